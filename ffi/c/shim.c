@@ -1,0 +1,73 @@
+/*
+ * The only C in InferFlux: wrappers for the few llama.h functions that take or
+ * return structs by value, which bun:ffi cannot express. Every wrapper passes
+ * the struct through a pointer instead. No logic lives here.
+ * Compiled at start-up by bun:ffi's TinyCC against the pinned headers in llama.cpp/include.
+ */
+#include "llama.h"
+
+/* Layout report: sizes and field offsets the TypeScript side checks before any call. */
+int32_t ifx_layout(int64_t *out, int32_t capacity) {
+    int64_t v[] = {
+        sizeof(struct llama_model_params),
+        offsetof(struct llama_model_params, n_gpu_layers),
+        offsetof(struct llama_model_params, progress_callback),
+        offsetof(struct llama_model_params, progress_callback_user_data),
+        offsetof(struct llama_model_params, vocab_only),
+        offsetof(struct llama_model_params, check_tensors),
+        sizeof(struct llama_context_params),
+        offsetof(struct llama_context_params, n_ctx),
+        offsetof(struct llama_context_params, n_batch),
+        offsetof(struct llama_context_params, n_ubatch),
+        offsetof(struct llama_context_params, n_seq_max),
+        offsetof(struct llama_context_params, n_threads),
+        offsetof(struct llama_context_params, n_threads_batch),
+        offsetof(struct llama_context_params, flash_attn_type),
+        offsetof(struct llama_context_params, embeddings),
+        offsetof(struct llama_context_params, no_perf),
+        offsetof(struct llama_context_params, swa_full),
+        offsetof(struct llama_context_params, kv_unified),
+        sizeof(struct llama_batch),
+        offsetof(struct llama_batch, token),
+        offsetof(struct llama_batch, pos),
+        offsetof(struct llama_batch, n_seq_id),
+        offsetof(struct llama_batch, seq_id),
+        offsetof(struct llama_batch, logits),
+        sizeof(llama_token_data),
+        sizeof(llama_token_data_array),
+        offsetof(llama_token_data_array, selected),
+        offsetof(llama_token_data_array, sorted),
+        sizeof(llama_logit_bias),
+        sizeof(struct llama_chat_message),
+    };
+    int32_t n = (int32_t)(sizeof(v) / sizeof(v[0]));
+    for (int32_t i = 0; i < n && i < capacity; i++) out[i] = v[i];
+    return n;
+}
+
+void ifx_model_default_params(struct llama_model_params *out) { *out = llama_model_default_params(); }
+
+void ifx_context_default_params(struct llama_context_params *out) { *out = llama_context_default_params(); }
+
+struct llama_model *ifx_model_load(const char *path, const struct llama_model_params *params) {
+    return llama_model_load_from_file(path, *params);
+}
+
+struct llama_context *ifx_context_init(struct llama_model *model, const struct llama_context_params *params) {
+    return llama_init_from_model(model, *params);
+}
+
+void ifx_batch_init(struct llama_batch *out, int32_t n_tokens, int32_t embd, int32_t n_seq_max) {
+    *out = llama_batch_init(n_tokens, embd, n_seq_max);
+}
+
+void ifx_batch_free(struct llama_batch *batch) { llama_batch_free(*batch); }
+
+/* The caller sets batch->n_tokens before each call. */
+int32_t ifx_decode(struct llama_context *ctx, const struct llama_batch *batch) { return llama_decode(ctx, *batch); }
+
+struct llama_sampler *ifx_sampler_chain_init(bool no_perf) {
+    struct llama_sampler_chain_params p = llama_sampler_chain_default_params();
+    p.no_perf = no_perf;
+    return llama_sampler_chain_init(p);
+}

@@ -1,0 +1,144 @@
+/**
+ * The worker boundary: the only data that crosses between the HTTP side and
+ * the engine worker. Plain, structured-clone objects, each tagged by `type`.
+ */
+
+/** Sampling parameters of one request, already validated by the server. */
+export interface SamplingParams {
+  temperature: number;
+  topP: number;
+  topK: number;
+  minP: number;
+  repeatPenalty: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  penaltyLastN: number;
+  /** Fixed seed, or undefined for a random one. */
+  seed?: number;
+  /** [token id, bias] pairs. */
+  logitBias: [number, number][];
+  maxTokens: number;
+  stop: string[];
+  ignoreEos: boolean;
+  /** Number of top alternatives per token to report; -1 = no logprobs at all. */
+  logprobs: number;
+}
+
+export type PromptInput = { text: string; addSpecial: boolean; parseSpecial: boolean } | { tokens: number[] };
+
+export interface EngineRequest {
+  id: string;
+  prompt: PromptInput;
+  params: SamplingParams;
+  /** GBNF grammar (validated by the server) or undefined. */
+  grammar?: string;
+  /** Keeps prefix-cache entries of different adapters/tenants apart. */
+  cacheNamespace?: string;
+  priority?: number;
+  tenant?: string;
+}
+
+export interface EngineInit {
+  modelPath: string;
+  nCtx: number;
+  parallel: number;
+  nBatch: number;
+  threads: number;
+  threadsBatch: number;
+  gpuLayers: number;
+  flashAttn: number;
+  /** Tokens a step may process (decode tokens + prefill chunks). */
+  stepTokenBudget: number;
+  /** Largest prompt chunk one sequence may prefill in one step. */
+  prefillChunk: number;
+  logLevel: string;
+}
+
+export type ToWorker =
+  | { type: "init"; init: EngineInit }
+  | { type: "add"; request: EngineRequest }
+  | { type: "abort"; ids: string[] }
+  | { type: "tokenize"; callId: number; text: string; addSpecial: boolean; parseSpecial: boolean }
+  | { type: "detokenize"; callId: number; tokens: number[] }
+  | { type: "stats"; callId: number }
+  | { type: "shutdown" };
+
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+export interface TokenLogprob extends TopLogprob {
+  top: TopLogprob[];
+}
+
+export type FinishReason = "stop" | "length" | "abort" | "error";
+
+export interface EngineErrorInfo {
+  status: number;
+  code: string;
+  message: string;
+  param?: string;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+}
+
+/** One request's progress in one step. */
+export interface RequestOutput {
+  id: string;
+  /** Text that became final this step (UTF-8 complete, stop strings withheld). */
+  text: string;
+  tokenIds: number[];
+  logprobs?: TokenLogprob[];
+  finishReason?: FinishReason;
+  /** The stop string that ended generation, when one did. */
+  stopString?: string;
+  error?: EngineErrorInfo;
+  usage?: Usage;
+  /** Set once, on the first output after the prompt was processed. */
+  promptTokens?: number;
+}
+
+export interface ModelInfo {
+  path: string;
+  name: string;
+  description: string;
+  nCtx: number;
+  nCtxTrain: number;
+  nVocab: number;
+  nParams: number;
+  sizeBytes: number;
+  parallel: number;
+  chatTemplate: string | null;
+  bosText: string;
+  eosText: string;
+  addBos: boolean;
+  metadata: Record<string, string>;
+  backends: string[];
+  devices: string[];
+  libraryPath: string;
+  threads: number;
+}
+
+export interface EngineStats {
+  running: number;
+  waiting: number;
+  kvUsedCells: number;
+  kvTotalCells: number;
+  freeSequences: number;
+  stepsTotal: number;
+  tokensGenerated: number;
+  promptTokensProcessed: number;
+}
+
+export type FromWorker =
+  | { type: "ready"; model: ModelInfo }
+  | { type: "progress"; fraction: number }
+  | { type: "outputs"; outputs: RequestOutput[] }
+  | { type: "reply"; callId: number; result?: unknown; error?: string }
+  | { type: "fatal"; message: string };

@@ -1,0 +1,47 @@
+/**
+ * A request's state inside the engine. Only the Scheduler changes it; the
+ * runner reads it to build batches.
+ */
+export type SequenceState = "waiting" | "running" | "finished";
+
+export class Sequence {
+  state: SequenceState = "waiting";
+  /** The KV sequence id while running, else -1. */
+  seqId = -1;
+  /** Every token that belongs in the KV cache: prompt, then generated. */
+  readonly tokens: number[];
+  /** How many of `tokens` are in the KV cache now. */
+  nPast = 0;
+  /** Prompt tokens served from a cache instead of being computed. */
+  cachedTokens = 0;
+  /** Generated token count. */
+  nGenerated = 0;
+  /** Times this sequence was preempted and had to recompute. */
+  preemptions = 0;
+  readonly arrivalMs: number;
+
+  constructor(
+    readonly id: string,
+    promptTokens: readonly number[],
+    readonly maxTokens: number,
+    readonly priority: number,
+    readonly tenant: string,
+    nowMs: number,
+  ) {
+    this.tokens = [...promptTokens];
+    this.nPrompt = promptTokens.length;
+    this.arrivalMs = nowMs;
+  }
+
+  readonly nPrompt: number;
+
+  /** True while tokens remain to be fed before the next sample. */
+  get needsPrefill(): boolean {
+    return this.nPast < this.tokens.length - 1 || (this.nPast === 0 && this.tokens.length > 0);
+  }
+
+  /** Tokens not yet in the KV cache. */
+  get pending(): number {
+    return this.tokens.length - this.nPast;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The engine loop's logic: one step = schedule -> run (decode + sample) ->
+ * update (append tokens, detokenize, stop strings, finish). It turns engine
+ * requests into sequences and sequences' progress into RequestOutputs.
+ */
+import { Scheduler, type StepItem } from "../scheduler/scheduler";
+import { Sequence } from "../scheduler/sequence";
+import { StopMatcher } from "../scheduler/stop-strings";
+import { Utf8Stream } from "../shared/utf8";
+import type { Logger } from "../shared/logger";
+import type { EngineRequest, EngineStats, FinishReason, RequestOutput, TokenLogprob } from "../engine/messages";
+import type { Runner } from "./runner";
+
+interface Active {
+  req: EngineRequest;
+  seq: Sequence;
+  handle: number;
+  utf8: Utf8Stream;
+  stop: StopMatcher;
+  out: RequestOutput;
+  sentPromptCount: boolean;
+}
+
+export class EngineCore {
+  private readonly scheduler: Scheduler;
+  private readonly active = new Map<string, Active>();
+  private readonly pendingOutputs = new Map<string, RequestOutput>();
+  private nextHandle = 1;
+  private stats = { stepsTotal: 0, tokensGenerated: 0, promptTokensProcessed: 0 };
+
+  constructor(private readonly runner: Runner, private readonly log: Logger, stepTokenBudget: number, prefillChunk: number) {
+    const budget = Math.min(stepTokenBudget, runner.ctx.nBatch);
+    this.scheduler = new Scheduler({
+      maxRunning: runner.ctx.nSeqMax,
+      kvCells: runner.ctx.nCtx,
+      stepTokenBudget: Math.max(budget, runner.ctx.nSeqMax),
+      prefillChunk: Math.max(1, Math.min(prefillChunk, budget)),
+    });
+  }
+
+  /** True while a step would do something: run sequences or deliver outputs. */
+  get hasWork(): boolean {
+    return this.scheduler.numRunning + this.scheduler.numWaiting > 0 || this.pendingOutputs.size > 0;
+  }
+
+  /** Accepts a request, or reports at once why it cannot run (as an output with an error). */
+  add(req: EngineRequest): void {
+    if (this.active.has(req.id)) return this.fail(req.id, 400, "duplicate_request", `request id ${req.id} is already running`);
+    let tokens: number[];
+    try {
+      tokens = "tokens" in req.prompt ? req.prompt.tokens : this.runner.tokenize(req.prompt.text, req.prompt.addSpecial, req.prompt.parseSpecial);
+    } catch (e) {
+      return this.fail(req.id, 400, "invalid_prompt", `could not tokenize the prompt: ${(e as Error).message}`);
+    }
+    const nVocab = this.runner.ctx.nVocab;
+    const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= nVocab);
+    if (bad !== undefined) return this.fail(req.id, 400, "invalid_token", `prompt token id ${bad} is outside the vocabulary (0..${nVocab - 1})`, "prompt");
+    if (tokens.length === 0) return this.fail(req.id, 400, "empty_prompt", "the prompt is empty", "prompt");
+    const nCtx = this.runner.ctx.nCtx;
+    if (tokens.length >= nCtx) {
+      return this.fail(req.id, 400, "context_length_exceeded",
+        `this model's context holds ${nCtx} tokens; the prompt has ${tokens.length} tokens, which leaves no room to generate. Shorten the prompt.`, "messages");
+    }
+    const handle = this.nextHandle++;
+    const seed = req.params.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    try {
+      this.runner.createSampler(handle, req.params, seed);
+    } catch (e) {
+      return this.fail(req.id, 400, "invalid_sampling", `sampler setup failed: ${(e as Error).message}`);
+    }
+    const seq = new Sequence(req.id, tokens, req.params.maxTokens, req.priority ?? 0, req.tenant ?? "", performance.now());
+    this.active.set(req.id, {
+      req, seq, handle,
+      utf8: new Utf8Stream(),
+      stop: new StopMatcher(req.params.stop),
+      out: { id: req.id, text: "", tokenIds: [] },
+      sentPromptCount: false,
+    });
+    this.scheduler.add(seq);
+  }
+
+  /** Ends requests at once and frees their sequence slots and KV. */
+  abort(ids: readonly string[]): void {
+    for (const id of ids) {
+      const a = this.active.get(id);
+      if (a) this.finish(a, "abort");
+    }
+  }
+
+  /** Runs one step; returns the outputs it produced (possibly empty). */
+  step(): RequestOutput[] {
+    const items = this.scheduler.schedule();
+    if (items.length) {
+      const { result, logitIndex } = this.runner.decode(items);
+      if (result === "no_kv_space") this.onKvFull(items);
+      else if (result !== "ok") this.failItems(items, `decode failed: ${result}`);
+      else {
+        this.stats.stepsTotal++;
+        this.scheduler.commit(items);
+        items.forEach((it, i) => this.afterDecode(it, logitIndex[i]));
+      }
+    }
+    const outs = [...this.pendingOutputs.values()];
+    this.pendingOutputs.clear();
+    return outs;
+  }
+
+  statsSnapshot(): EngineStats {
+    return {
+      running: this.scheduler.numRunning,
+      waiting: this.scheduler.numWaiting,
+      kvUsedCells: this.scheduler.kvUsed,
+      kvTotalCells: this.runner.ctx.nCtx,
+      freeSequences: this.scheduler.numFreeSlots,
+      ...this.stats,
+    };
+  }
+
+  private afterDecode(it: StepItem, logitIdx: number): void {
+    const a = this.active.get(it.seq.id);
+    if (!a) return;
+    if (!it.sample) {
+      this.stats.promptTokensProcessed += it.count;
+      return;
+    }
+    if (it.seq.nGenerated === 0) this.stats.promptTokensProcessed += it.count;
+    const token = this.runner.sample(a.handle, logitIdx);
+    const out = this.outputOf(a);
+    if (a.req.params.logprobs >= 0) (out.logprobs ??= []).push(this.runner.logprobs(logitIdx, token, a.req.params.logprobs));
+    if (!a.req.params.ignoreEos && this.runner.isEog(token)) return this.finish(a, "stop");
+    this.scheduler.appendToken(it.seq, token);
+    this.stats.tokensGenerated++;
+    out.tokenIds.push(token);
+    const r = a.stop.push(a.utf8.push(this.runner.piece(token)));
+    out.text += r.emit;
+    if (r.stopped !== undefined) {
+      out.stopString = r.stopped;
+      return this.finish(a, "stop");
+    }
+    if (it.seq.nGenerated >= it.seq.maxTokens) return this.finish(a, "length");
+    // The next decode needs one more KV cell for this sequence.
+    if (it.seq.tokens.length >= this.runner.ctx.nCtx) return this.finish(a, "length");
+  }
+
+  /** The cache cannot hold this step: give a lower-priority sequence's KV back, or end the only one. */
+  private onKvFull(items: readonly StepItem[]): void {
+    const victim = this.scheduler.preemptOne();
+    if (victim) {
+      this.runner.clearSequence(victim.seqId);
+      this.log.debug("KV cache full: preempted a sequence", { id: victim.seq.id, preemptions: victim.seq.preemptions });
+      return;
+    }
+    // A single sequence filled the whole cache: it ends as if at the context limit.
+    const a = items.length ? this.active.get(items[0].seq.id) : undefined;
+    if (a) this.finish(a, "length");
+  }
+
+  private failItems(items: readonly StepItem[], message: string): void {
+    this.log.error(message, { sequences: items.map((i) => i.seq.id) });
+    for (const it of items) {
+      const a = this.active.get(it.seq.id);
+      if (a) this.finish(a, "error", { status: 500, code: "engine_error", message });
+    }
+  }
+
+  private outputOf(a: Active): RequestOutput {
+    let out = this.pendingOutputs.get(a.req.id);
+    if (!out) {
+      out = { id: a.req.id, text: "", tokenIds: [] };
+      this.pendingOutputs.set(a.req.id, out);
+    }
+    if (!a.sentPromptCount) {
+      out.promptTokens = a.seq.nPrompt;
+      a.sentPromptCount = true;
+    }
+    return out;
+  }
+
+  private finish(a: Active, reason: FinishReason, error?: RequestOutput["error"]): void {
+    const out = this.outputOf(a);
+    if (reason !== "stop" || out.stopString === undefined) out.text += a.stop.push(a.utf8.end()).emit + a.stop.flush();
+    out.finishReason = reason;
+    if (error) out.error = error;
+    out.usage = { promptTokens: a.seq.nPrompt, completionTokens: a.seq.nGenerated, cachedTokens: a.seq.cachedTokens };
+    const seqId = this.scheduler.finish(a.seq);
+    this.runner.clearSequence(seqId);
+    this.runner.freeSampler(a.handle);
+    this.active.delete(a.req.id);
+  }
+
+  private fail(id: string, status: number, code: string, message: string, param?: string): void {
+    this.pendingOutputs.set(id, { id, text: "", tokenIds: [], finishReason: "error", error: { status, code, message, param } });
+  }
+}
+
+export type { TokenLogprob };

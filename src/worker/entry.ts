@@ -1,0 +1,91 @@
+/**
+ * The engine worker's entry: loads the model, then runs the step loop,
+ * taking messages (add, abort, ...) between steps. Every native pointer
+ * lives in this thread.
+ */
+import { createLogger, parseLevel, setLogLevel } from "../shared/logger";
+import type { FromWorker, ToWorker } from "../engine/messages";
+import { Runner } from "./runner";
+import { EngineCore } from "./core";
+
+declare const self: Worker;
+
+const log = createLogger("worker");
+let core: EngineCore | undefined;
+let runner: Runner | undefined;
+let wake: (() => void) | undefined;
+let stopping = false;
+
+const post = (m: FromWorker) => self.postMessage(m);
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  try {
+    switch (msg.type) {
+      case "init":
+        return init(msg.init);
+      case "add":
+        if (!core) return post({ type: "outputs", outputs: [{ id: msg.request.id, text: "", tokenIds: [], finishReason: "error", error: { status: 503, code: "model_not_loaded", message: "the model is still loading" } }] });
+        core.add(msg.request);
+        break;
+      case "abort":
+        core?.abort(msg.ids);
+        break;
+      case "tokenize":
+        return reply(msg.callId, () => runner!.tokenize(msg.text, msg.addSpecial, msg.parseSpecial));
+      case "detokenize":
+        return reply(msg.callId, () => runner!.model.vocab.detokenize(msg.tokens.filter((t) => runner!.model.vocab.isValidToken(t))));
+      case "stats":
+        return reply(msg.callId, () => core!.statsSnapshot());
+      case "shutdown":
+        stopping = true;
+        break;
+    }
+  } catch (e) {
+    log.error("worker message failed", { type: msg.type, error: String(e) });
+  }
+  wake?.();
+};
+
+function reply(callId: number, fn: () => unknown): void {
+  try {
+    post({ type: "reply", callId, result: fn() });
+  } catch (e) {
+    post({ type: "reply", callId, error: (e as Error).message });
+  }
+}
+
+function init(cfg: Extract<ToWorker, { type: "init" }>["init"]): void {
+  setLogLevel(parseLevel(cfg.logLevel) ?? "info");
+  try {
+    let lastReported = -1;
+    runner = new Runner(cfg, log, (f) => {
+      const pct = Math.floor(f * 10);
+      if (pct !== lastReported) {
+        lastReported = pct;
+        post({ type: "progress", fraction: f });
+      }
+    });
+    core = new EngineCore(runner, log, cfg.stepTokenBudget, cfg.prefillChunk);
+    post({ type: "ready", model: runner.modelInfo() });
+    void loop();
+  } catch (e) {
+    post({ type: "fatal", message: (e as Error).message });
+  }
+}
+
+/** Steps while there is work; sleeps on a promise when idle. Yields to the message queue between steps. */
+async function loop(): Promise<void> {
+  while (!stopping) {
+    if (!core!.hasWork) {
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      continue;
+    }
+    const outputs = core!.step();
+    if (outputs.length) post({ type: "outputs", outputs });
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  runner?.free();
+  process.exit(0);
+}

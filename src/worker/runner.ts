@@ -1,0 +1,159 @@
+/**
+ * The runner owns every native object of the engine: model, context, batch
+ * and per-sequence sampler chains. It builds a batch from a step plan, decodes
+ * it, and samples. It creates and frees native memory in one place each.
+ */
+import { loadLlama, type LlamaBinding } from "../../ffi/index";
+import { Model } from "../../ffi/model";
+import { Context, type DecodeResult } from "../../ffi/context";
+import { Batch } from "../../ffi/batch";
+import { SamplerChain } from "../../ffi/sampler";
+import type { Logger } from "../shared/logger";
+import type { EngineInit, ModelInfo, SamplingParams, TokenLogprob, TopLogprob } from "../engine/messages";
+import type { StepItem } from "../scheduler/scheduler";
+import { topLogprobs } from "./logprobs";
+
+export class Runner {
+  readonly binding: LlamaBinding;
+  readonly model: Model;
+  readonly ctx: Context;
+  private readonly batch: Batch;
+  private readonly samplers = new Map<number, SamplerChain>();
+  /** Tokens that end generation (EOS, EOT ...), banned under ignore_eos. */
+  readonly eogTokens: number[];
+
+  constructor(readonly init: EngineInit, private readonly log: Logger, onProgress: (f: number) => void) {
+    this.binding = loadLlama(log);
+    this.model = Model.load(this.binding, { path: init.modelPath, gpuLayers: init.gpuLayers, onProgress });
+    const nCtx = init.nCtx > 0 ? init.nCtx : Math.min(this.model.nCtxTrain || 4096, 8192);
+    try {
+      this.ctx = Context.create(this.binding, this.model, {
+        nCtx,
+        nBatch: init.nBatch,
+        nUbatch: init.nBatch,
+        nSeqMax: init.parallel,
+        threads: init.threads,
+        threadsBatch: init.threadsBatch,
+        kvUnified: true,
+        flashAttn: init.flashAttn,
+      });
+    } catch (e) {
+      this.model.free();
+      throw e;
+    }
+    this.batch = new Batch(this.binding, this.ctx.nBatch);
+    this.eogTokens = [];
+    for (let t = 0; t < this.model.vocab.nTokens; t++) if (this.model.vocab.isEog(t)) this.eogTokens.push(t);
+  }
+
+  modelInfo(): ModelInfo {
+    const m = this.model;
+    const v = m.vocab;
+    const text = (t: number) => (v.isValidToken(t) ? Buffer.from(v.pieceBytes(t, true)).toString("utf8") : "");
+    return {
+      path: m.path,
+      name: m.metadata["general.name"] ?? m.path.split("/").pop()!.replace(/\.gguf$/i, ""),
+      description: m.description,
+      nCtx: this.ctx.nCtx,
+      nCtxTrain: m.nCtxTrain,
+      nVocab: v.nTokens,
+      nParams: m.nParams,
+      sizeBytes: m.sizeBytes,
+      parallel: this.ctx.nSeqMax,
+      chatTemplate: m.chatTemplate(),
+      bosText: text(v.bos),
+      eosText: text(v.eos),
+      addBos: v.addBos,
+      metadata: { ...m.metadata },
+      backends: this.binding.backends,
+      devices: this.binding.devices,
+      libraryPath: this.binding.location.llamaPath,
+      threads: this.init.threads,
+    };
+  }
+
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): number[] {
+    return Array.from(this.model.vocab.tokenize(text, addSpecial, parseSpecial));
+  }
+
+  /** Creates the sampler chain of a sequence (keyed by a numeric handle the core keeps). */
+  createSampler(handle: number, p: SamplingParams, seed: number): void {
+    const bias = p.logitBias.slice();
+    if (p.ignoreEos) for (const t of this.eogTokens) bias.push([t, -Infinity]);
+    this.samplers.set(
+      handle,
+      new SamplerChain(this.binding, {
+        temperature: p.temperature,
+        topK: p.topK,
+        topP: p.topP,
+        minP: p.minP,
+        repeatPenalty: p.repeatPenalty,
+        presencePenalty: p.presencePenalty,
+        frequencyPenalty: p.frequencyPenalty,
+        penaltyLastN: p.penaltyLastN,
+        seed,
+        logitBias: bias,
+        nVocab: this.ctx.nVocab,
+      }),
+    );
+  }
+
+  freeSampler(handle: number): void {
+    this.samplers.get(handle)?.free();
+    this.samplers.delete(handle);
+  }
+
+  /** Fills the batch from the plan and decodes. Returns the result and, per item, its logits index (-1 when not sampling). */
+  decode(items: readonly StepItem[]): { result: DecodeResult; logitIndex: number[] } {
+    const b = this.batch;
+    b.clear();
+    const logitIndex: number[] = [];
+    for (const it of items) {
+      let idx = -1;
+      for (let k = 0; k < it.count; k++) {
+        const pos = it.from + k;
+        const want = it.sample && k === it.count - 1;
+        const i = b.add(it.seq.tokens[pos], pos, it.seq.seqId, want);
+        if (want) idx = i;
+      }
+      logitIndex.push(idx);
+    }
+    return { result: this.ctx.decode(b), logitIndex };
+  }
+
+  sample(handle: number, logitIdx: number): number {
+    const s = this.samplers.get(handle);
+    if (!s) throw new Error(`no sampler for sequence handle ${handle}`);
+    return this.ctx ? s.sample(this.ctx, logitIdx) : -1;
+  }
+
+  logprobs(logitIdx: number, token: number, nTop: number): TokenLogprob {
+    const logits = this.ctx.logits(logitIdx);
+    const { chosen, top } = topLogprobs(logits, token, nTop);
+    const entry = (t: number, lp: number): TopLogprob => {
+      const bytes = this.model.vocab.pieceBytes(t);
+      return { token: Buffer.from(bytes).toString("utf8"), logprob: lp, bytes: Array.from(bytes) };
+    };
+    return { ...entry(token, chosen), top: top.map(([t, lp]) => entry(t, lp)) };
+  }
+
+  piece(token: number): Uint8Array {
+    return this.model.vocab.pieceBytes(token);
+  }
+
+  isEog(token: number): boolean {
+    return this.model.vocab.isEog(token);
+  }
+
+  clearSequence(seqId: number): void {
+    if (seqId >= 0) this.ctx.seqRemove(seqId, 0, -1);
+  }
+
+  free(): void {
+    for (const h of [...this.samplers.keys()]) this.freeSampler(h);
+    this.batch.free();
+    this.ctx.free();
+    this.model.free();
+    this.log.debug("runner freed");
+  }
+}
