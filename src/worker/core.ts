@@ -59,7 +59,7 @@ export class EngineCore {
     const nCtx = this.runner.ctx.nCtx;
     if (tokens.length >= nCtx) {
       return this.fail(req.id, 400, "context_length_exceeded",
-        `this model's context holds ${nCtx} tokens; the prompt has ${tokens.length} tokens, which leaves no room to generate. Shorten the prompt.`, "messages");
+        `this model's context holds ${nCtx} tokens; the prompt has ${tokens.length} tokens, which leaves no room to generate. Shorten the prompt.`);
     }
     const handle = this.nextHandle++;
     const seed = req.params.seed ?? (Math.random() * 2 ** 32) >>> 0;

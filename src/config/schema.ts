@@ -1,0 +1,142 @@
+/**
+ * The configuration schema: every key of config/server.yaml, its type,
+ * default and documentation. Env vars and CLI flags map onto these keys.
+ */
+import { Type as T, type Static } from "@sinclair/typebox";
+
+const Int = (o: { minimum?: number; maximum?: number; default: number; description: string }) => T.Integer(o);
+const Scope = T.Union([T.Literal("generate"), T.Literal("read"), T.Literal("admin")]);
+
+export const ConfigSchema = T.Object(
+  {
+    server: T.Object(
+      {
+        host: T.String({ default: "127.0.0.1", description: "Address to bind" }),
+        port: Int({ minimum: 0, maximum: 65535, default: 8080, description: "TCP port (0 = any free port)" }),
+        cors_origins: T.Array(T.String(), { default: [], description: "Origins allowed by CORS; empty disables CORS" }),
+        allowed_hosts: T.Array(T.String(), { default: [], description: "Extra Host header values accepted when bound to localhost" }),
+        max_body_bytes: Int({ minimum: 1024, default: 8 * 1024 * 1024, description: "Largest request body" }),
+        metrics_public: T.Boolean({ default: true, description: "Serve /metrics without authentication" }),
+        tls: T.Object(
+          {
+            cert_file: T.String({ default: "", description: "PEM certificate; set with key_file to serve HTTPS" }),
+            key_file: T.String({ default: "", description: "PEM private key" }),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
+    model: T.Object(
+      {
+        path: T.String({ default: "", description: "GGUF model file to load at start-up" }),
+        name: T.String({ default: "", description: "Model id served by the API (default: from the file)" }),
+        aliases: T.Array(T.String(), { default: [], description: "Other model ids accepted for this model" }),
+        chat_template: T.String({ default: "", description: "Jinja chat template overriding the model's own" }),
+      },
+      { default: {} },
+    ),
+    runtime: T.Object(
+      {
+        threads: Int({ minimum: 0, maximum: 1024, default: 0, description: "Decode threads (0 = physical cores)" }),
+        threads_batch: Int({ minimum: 0, maximum: 1024, default: 0, description: "Prompt-processing threads (0 = same as threads)" }),
+        parallel: Int({ minimum: 1, maximum: 256, default: 4, description: "Sequences decoded together" }),
+        ctx_size: Int({ minimum: 0, maximum: 1 << 22, default: 0, description: "KV cache size in tokens, shared by all sequences (0 = min(model, 8192))" }),
+        batch_size: Int({ minimum: 32, maximum: 65536, default: 512, description: "Tokens per llama_decode call" }),
+        gpu_layers: Int({ minimum: -1, maximum: 100000, default: -1, description: "Layers offloaded to a GPU (-1 = all when a GPU backend loaded)" }),
+        mps_layers: Int({ minimum: -1, maximum: 100000, default: -1, description: "Alias of gpu_layers kept for older configs" }),
+        flash_attn: T.Union([T.Literal("auto"), T.Literal("on"), T.Literal("off")], { default: "auto", description: "Flash attention" }),
+      },
+      { default: {} },
+    ),
+    scheduler: T.Object(
+      {
+        max_queue: Int({ minimum: 0, maximum: 100000, default: 64, description: "Requests that may wait beyond the running ones before 429" }),
+        step_token_budget: Int({ minimum: 1, maximum: 65536, default: 512, description: "Tokens per engine step (decode + prefill)" }),
+        prefill_chunk: Int({ minimum: 1, maximum: 65536, default: 256, description: "Largest prompt chunk one sequence prefills per step" }),
+        max_tokens_default: Int({ minimum: 1, maximum: 1 << 20, default: 2048, description: "max_tokens when a request gives none" }),
+      },
+      { default: {} },
+    ),
+    auth: T.Object(
+      {
+        api_keys: T.Array(
+          T.Object({
+            key: T.String({ minLength: 8 }),
+            scopes: T.Array(Scope, { default: ["generate", "read"] }),
+            name: T.Optional(T.String()),
+            models: T.Optional(T.Array(T.String())),
+            tenant: T.Optional(T.String()),
+          }),
+          { default: [], description: "API keys (hashed at load; plaintext never written back)" },
+        ),
+        pepper: T.String({ default: "", description: "HMAC pepper for stored key hashes" }),
+        oidc: T.Object(
+          {
+            issuer: T.String({ default: "" }),
+            audience: T.String({ default: "" }),
+            jwks_uri: T.String({ default: "" }),
+            jwks_file: T.String({ default: "" }),
+            scope_claim: T.String({ default: "scope" }),
+            tenant_claim: T.String({ default: "tenant" }),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
+    rate_limit: T.Object(
+      {
+        requests_per_minute: Int({ minimum: 0, maximum: 1e9, default: 0, description: "Per-key request limit (0 = none)" }),
+        tokens_per_minute: Int({ minimum: 0, maximum: 1e12, default: 0, description: "Per-key token limit (0 = none)" }),
+      },
+      { default: {} },
+    ),
+    guardrails: T.Object(
+      {
+        blocklist: T.Array(T.String(), { default: [], description: "Words blocked in prompts and completions" }),
+        opa_endpoint: T.String({ default: "", description: "Optional OPA decision endpoint" }),
+      },
+      { default: {} },
+    ),
+    audit: T.Object(
+      {
+        path: T.String({ default: "", description: "Audit log file (JSON lines); empty disables" }),
+        debug_mode: T.Boolean({ default: false, description: "Log raw prompts/completions instead of hashes" }),
+      },
+      { default: {} },
+    ),
+    policy_store: T.Object(
+      {
+        path: T.String({ default: "", description: "Policy store file" }),
+        passphrase: T.String({ default: "", description: "Encrypts the policy store (AES-256-GCM)" }),
+      },
+      { default: {} },
+    ),
+    logging: T.Object(
+      {
+        level: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
+      },
+      { default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Env vars from the original product documents, mapped to config keys. */
+export const ENV_ALIASES: Record<string, string> = {
+  INFERFLUX_MODEL_PATH: "model.path",
+  INFERFLUX_HOST: "server.host",
+  INFERFLUX_PORT: "server.port",
+  INFERFLUX_RATE_LIMIT_PER_MINUTE: "rate_limit.requests_per_minute",
+  INFERFLUX_GUARDRAIL_BLOCKLIST: "guardrails.blocklist",
+  INFERFLUX_AUDIT_LOG: "audit.path",
+  INFERFLUX_OIDC_ISSUER: "auth.oidc.issuer",
+  INFERFLUX_OIDC_AUDIENCE: "auth.oidc.audience",
+  INFERFLUX_POLICY_STORE: "policy_store.path",
+  INFERFLUX_POLICY_PASSPHRASE: "policy_store.passphrase",
+  INFERFLUX_MPS_LAYERS: "runtime.mps_layers",
+  INFERFLUX_LOG_LEVEL: "logging.level",
+};

@@ -1,0 +1,77 @@
+/**
+ * Composition root: config -> engine client -> Elysia app -> listen.
+ * No logic beyond wiring and shutdown.
+ */
+import { cpus } from "node:os";
+import { resolve } from "node:path";
+import type { Config } from "./config/schema";
+import { createLogger, setLogLevel } from "./shared/logger";
+import { WorkerEngineClient } from "./engine/worker-client";
+import type { EngineInit } from "./engine/messages";
+import { createServerMetrics } from "./metrics/server-metrics";
+import { createApp } from "./server/app";
+import { physicalCores } from "./shared/cpu";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  engine: WorkerEngineClient;
+  stop(): Promise<void>;
+}
+
+export function engineInitFrom(config: Readonly<Config>): EngineInit {
+  const threads = config.runtime.threads || physicalCores();
+  const gpuLayers = config.runtime.mps_layers >= 0 ? config.runtime.mps_layers : config.runtime.gpu_layers;
+  return {
+    modelPath: resolve(config.model.path),
+    nCtx: config.runtime.ctx_size,
+    parallel: config.runtime.parallel,
+    nBatch: config.runtime.batch_size,
+    threads,
+    threadsBatch: config.runtime.threads_batch || threads,
+    gpuLayers,
+    flashAttn: { auto: -1, off: 0, on: 1 }[config.runtime.flash_attn],
+    stepTokenBudget: Math.min(config.scheduler.step_token_budget, config.runtime.batch_size),
+    prefillChunk: config.scheduler.prefill_chunk,
+    logLevel: config.logging.level,
+  };
+}
+
+export async function startServer(config: Readonly<Config>, options: { onProgress?: (f: number) => void } = {}): Promise<RunningServer> {
+  setLogLevel(config.logging.level);
+  const log = createLogger("server");
+  const metrics = createServerMetrics();
+  const engine = new WorkerEngineClient({
+    init: engineInitFrom(config),
+    maxQueued: config.scheduler.max_queue,
+    logger: createLogger("engine"),
+    onProgress: options.onProgress,
+  });
+  const app = createApp({ config, engine, metrics, log });
+  const tls = config.server.tls.cert_file && config.server.tls.key_file
+    ? { cert: Bun.file(config.server.tls.cert_file), key: Bun.file(config.server.tls.key_file) }
+    : undefined;
+  app.listen({ hostname: config.server.host, port: config.server.port, maxRequestBodySize: config.server.max_body_bytes, idleTimeout: 0, tls });
+  const port = app.server!.port!;
+  const url = `${tls ? "https" : "http"}://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
+  log.info("listening", { url, model: config.model.path || null, cpus: cpus().length });
+  if (config.model.path) {
+    const t0 = performance.now();
+    engine.start().then(
+      () => log.info("model ready", { model: engine.model?.name, ms: Math.round(performance.now() - t0), ctx: engine.model?.nCtx, parallel: engine.model?.parallel, threads: engine.model?.threads }),
+      (e) => log.error("model failed to load", { error: (e as Error).message }),
+    );
+  } else {
+    engine.state = "stopped";
+    log.warn("no model configured: inference answers 503 until the server is started with --model PATH");
+  }
+  return {
+    url,
+    port,
+    engine,
+    async stop() {
+      app.server?.stop(true);
+      await engine.close();
+    },
+  };
+}

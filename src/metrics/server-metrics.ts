@@ -1,0 +1,25 @@
+/** The metrics InferFlux exports, in one place. */
+import { Counter, Gauge, Histogram, Registry } from "./registry";
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export function createServerMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    requests: registry.register(new Counter("inferflux_requests_total", "HTTP requests by route and status")),
+    errors: registry.register(new Counter("inferflux_errors_total", "Error responses by code")),
+    promptTokens: registry.register(new Counter("inferflux_prompt_tokens_total", "Prompt tokens processed")),
+    completionTokens: registry.register(new Counter("inferflux_completion_tokens_total", "Completion tokens generated")),
+    cachedTokens: registry.register(new Counter("inferflux_cached_prompt_tokens_total", "Prompt tokens served from the prefix cache")),
+    ttft: registry.register(new Histogram("inferflux_time_to_first_token_seconds", "Time to first token", LATENCY_BUCKETS)),
+    duration: registry.register(new Histogram("inferflux_request_duration_seconds", "Generation request duration", LATENCY_BUCKETS)),
+    engineRunning: registry.register(new Gauge("inferflux_engine_running_sequences", "Sequences decoding now")),
+    engineWaiting: registry.register(new Gauge("inferflux_engine_waiting_requests", "Requests waiting for a slot")),
+    kvUsage: registry.register(new Gauge("inferflux_kv_cache_usage_ratio", "Fraction of KV cells in use")),
+    engineUp: registry.register(new Gauge("inferflux_engine_ready", "1 when a model is loaded and the engine is ready")),
+    engineRestarts: registry.register(new Counter("inferflux_engine_restarts_total", "Engine worker restarts")),
+  };
+}
+
+export type ServerMetrics = ReturnType<typeof createServerMetrics>;

@@ -1,0 +1,82 @@
+/**
+ * Request schemas of the OpenAI-compatible endpoints (typebox = JSON Schema),
+ * used both to validate bodies and to document them in OpenAPI.
+ * Extensions beyond OpenAI (top_k, min_p, repeat_penalty, ignore_eos, priority, grammar) follow llama-server's names.
+ */
+import { Type as T, type Static } from "@sinclair/typebox";
+
+const Num = (min: number, max: number, description?: string) => T.Number({ minimum: min, maximum: max, description });
+const Stop = T.Union([T.String(), T.Array(T.String(), { maxItems: 16 }), T.Null()], { description: "Up to 16 stop strings" });
+
+const SamplingFields = {
+  model: T.String({ description: "Model id (see GET /v1/models)" }),
+  temperature: T.Optional(T.Union([Num(0, 2), T.Null()])),
+  top_p: T.Optional(T.Union([Num(0, 1), T.Null()])),
+  n: T.Optional(T.Union([T.Integer({ minimum: 1, maximum: 128 }), T.Null()])),
+  stream: T.Optional(T.Union([T.Boolean(), T.Null()])),
+  stream_options: T.Optional(T.Union([T.Object({ include_usage: T.Optional(T.Boolean()) }), T.Null()])),
+  stop: T.Optional(Stop),
+  max_tokens: T.Optional(T.Union([T.Integer({ minimum: 1 }), T.Null()])),
+  presence_penalty: T.Optional(T.Union([Num(-2, 2), T.Null()])),
+  frequency_penalty: T.Optional(T.Union([Num(-2, 2), T.Null()])),
+  logit_bias: T.Optional(T.Union([T.Record(T.String(), Num(-100, 100)), T.Null()])),
+  seed: T.Optional(T.Union([T.Integer(), T.Null()])),
+  user: T.Optional(T.String()),
+  // llama.cpp-style extensions
+  top_k: T.Optional(T.Integer({ minimum: 0, maximum: 1_000_000 })),
+  min_p: T.Optional(Num(0, 1)),
+  repeat_penalty: T.Optional(Num(0, 10)),
+  repeat_last_n: T.Optional(T.Integer({ minimum: -1, maximum: 1_000_000 })),
+  ignore_eos: T.Optional(T.Boolean()),
+  priority: T.Optional(T.Integer({ minimum: -100, maximum: 100, description: "Higher runs first" })),
+};
+
+const TextPart = T.Object({ type: T.Literal("text"), text: T.String() });
+const ImagePart = T.Object({ type: T.Literal("image_url"), image_url: T.Unknown() });
+const Content = T.Union([T.String(), T.Array(T.Union([TextPart, ImagePart])), T.Null()]);
+
+const ToolCall = T.Object({
+  id: T.String(),
+  type: T.Literal("function"),
+  function: T.Object({ name: T.String(), arguments: T.String() }),
+});
+
+export const ChatMessageSchema = T.Object({
+  role: T.Union([T.Literal("system"), T.Literal("developer"), T.Literal("user"), T.Literal("assistant"), T.Literal("tool")]),
+  content: T.Optional(Content),
+  name: T.Optional(T.String()),
+  tool_calls: T.Optional(T.Array(ToolCall)),
+  tool_call_id: T.Optional(T.String()),
+});
+
+export const ChatCompletionRequestSchema = T.Object({
+  ...SamplingFields,
+  messages: T.Array(ChatMessageSchema, { minItems: 1 }),
+  max_completion_tokens: T.Optional(T.Union([T.Integer({ minimum: 1 }), T.Null()])),
+  logprobs: T.Optional(T.Union([T.Boolean(), T.Null()])),
+  top_logprobs: T.Optional(T.Union([T.Integer({ minimum: 0, maximum: 20 }), T.Null()])),
+  response_format: T.Optional(T.Unknown()),
+  tools: T.Optional(T.Unknown()),
+  tool_choice: T.Optional(T.Unknown()),
+  parallel_tool_calls: T.Optional(T.Boolean()),
+  grammar: T.Optional(T.String()),
+});
+
+export const CompletionRequestSchema = T.Object({
+  ...SamplingFields,
+  prompt: T.Union([
+    T.String(),
+    T.Array(T.String(), { minItems: 1 }),
+    T.Array(T.Integer(), { minItems: 1 }),
+    T.Array(T.Array(T.Integer(), { minItems: 1 }), { minItems: 1 }),
+  ]),
+  echo: T.Optional(T.Union([T.Boolean(), T.Null()])),
+  logprobs: T.Optional(T.Union([T.Integer({ minimum: 0, maximum: 20 }), T.Null()])),
+  suffix: T.Optional(T.Union([T.String(), T.Null()])),
+  best_of: T.Optional(T.Union([T.Integer({ minimum: 1, maximum: 1 }), T.Null()])),
+  grammar: T.Optional(T.String()),
+});
+
+export type ChatMessage = Static<typeof ChatMessageSchema>;
+export type ChatCompletionRequest = Static<typeof ChatCompletionRequestSchema>;
+export type CompletionRequest = Static<typeof CompletionRequestSchema>;

@@ -1,0 +1,135 @@
+/**
+ * Runs one engine request for a route: collects it (non-streaming) or turns
+ * it into an SSE Response (streaming), aborting the engine request when the
+ * client goes away, and recording metrics.
+ */
+import type { EngineClient } from "../engine/client";
+import type { EngineRequest, RequestOutput, Usage } from "../engine/messages";
+import { SSE_DONE, SSE_HEADERS, sseData } from "../protocol/sse";
+import { errorEnvelope } from "../protocol/errors";
+import { InferFluxError } from "../shared/errors";
+import type { ServerMetrics } from "../metrics/server-metrics";
+import type { Logger } from "../shared/logger";
+
+export interface GenerationDeps {
+  engine: EngineClient;
+  metrics: ServerMetrics;
+  log: Logger;
+}
+
+export interface Collected {
+  text: string;
+  outputs: RequestOutput[];
+  finish: RequestOutput;
+  usage: Usage;
+}
+
+function record(deps: GenerationDeps, usage: Usage | undefined, startMs: number, firstMs: number | undefined): void {
+  const m = deps.metrics;
+  if (usage) {
+    m.promptTokens.inc({}, usage.promptTokens);
+    m.completionTokens.inc({}, usage.completionTokens);
+    m.cachedTokens.inc({}, usage.cachedTokens);
+  }
+  if (firstMs !== undefined) m.ttft.observe((firstMs - startMs) / 1000);
+  m.duration.observe((performance.now() - startMs) / 1000);
+}
+
+/** Runs a request to the end and returns everything it produced. */
+export async function collect(deps: GenerationDeps, req: EngineRequest, signal: AbortSignal): Promise<Collected> {
+  const start = performance.now();
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  let first: number | undefined;
+  try {
+    const outputs: RequestOutput[] = [];
+    let text = "";
+    for await (const out of deps.engine.submit(req, ctl.signal)) {
+      first ??= performance.now();
+      outputs.push(out);
+      text += out.text;
+      if (out.finishReason) {
+        record(deps, out.usage, start, first);
+        return { text, outputs, finish: out, usage: out.usage! };
+      }
+    }
+    throw new InferFluxError(500, "server_error", "engine_stream_ended", "the engine ended the request without a result");
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    ctl.abort();
+  }
+}
+
+export interface StreamFormatter {
+  /** Chunks to send before any output (e.g. the assistant role delta). */
+  start(): unknown[];
+  /** Chunks for one engine output. */
+  output(out: RequestOutput): unknown[];
+  /** The usage chunk, when stream_options.include_usage asked for it. */
+  usage?(usage: Usage): unknown;
+}
+
+/**
+ * An SSE Response: data chunks as the engine produces them, then [DONE].
+ * An engine error after the stream began is sent as an error event. Client
+ * disconnect (cancel or request.signal) aborts the engine request at once.
+ */
+export async function streamResponse(deps: GenerationDeps, req: EngineRequest, signal: AbortSignal, fmt: StreamFormatter): Promise<Response> {
+  const start = performance.now();
+  const ctl = new AbortController();
+  const iterable = deps.engine.submit(req, ctl.signal); // throws 429/503 before any byte is sent
+  const iterator = iterable[Symbol.asyncIterator]();
+  // Wait for the first output so that errors known at admission (prompt too long) are a proper HTTP status.
+  let firstResult: IteratorResult<RequestOutput>;
+  try {
+    firstResult = await iterator.next();
+  } catch (e) {
+    ctl.abort();
+    throw e;
+  }
+  const first = performance.now();
+  const onAbort = () => ctl.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  let finished = false;
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (c: unknown) => controller.enqueue(sseData(c));
+      try {
+        for (const c of fmt.start()) send(c);
+        let res = firstResult;
+        while (!res.done) {
+          const out = res.value;
+          for (const c of fmt.output(out)) send(c);
+          if (out.finishReason) {
+            finished = true;
+            record(deps, out.usage, start, first);
+            if (fmt.usage && out.usage) send(fmt.usage(out.usage));
+            break;
+          }
+          res = await iterator.next();
+        }
+        controller.enqueue(SSE_DONE);
+      } catch (e) {
+        if (!ctl.signal.aborted) {
+          const err = e instanceof InferFluxError ? e : new InferFluxError(500, "server_error", "internal_error", "internal server error");
+          if (!(e instanceof InferFluxError)) deps.log.error("stream failed", { error: String(e) });
+          send(errorEnvelope(err));
+          controller.enqueue(SSE_DONE);
+        }
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+        if (!finished) ctl.abort();
+        try {
+          controller.close();
+        } catch {
+          /* already closed by a cancel */
+        }
+      }
+    },
+    cancel() {
+      ctl.abort();
+    },
+  });
+  return new Response(body, { status: 200, headers: SSE_HEADERS });
+}

@@ -1,0 +1,98 @@
+/** POST /v1/chat/completions */
+import { ChatCompletionRequestSchema, type ChatCompletionRequest } from "../../protocol/openai-schemas";
+import { validateBody } from "../../protocol/validate";
+import { toSamplingParams } from "../../protocol/sampling";
+import { chatLogprobs, openAIFinish, usageObject } from "../../protocol/openai-responses";
+import { InvalidRequestError } from "../../shared/errors";
+import { randomId } from "../../shared/ids";
+import type { EngineRequest, RequestOutput } from "../../engine/messages";
+import { collect, streamResponse, type GenerationDeps } from "../generation";
+import { requireModel, type ModelNaming } from "./served-model";
+import type { PromptRenderer } from "../prompt-renderer";
+
+export interface ChatRouteDeps extends GenerationDeps {
+  naming: () => ModelNaming | undefined;
+  renderer: () => PromptRenderer | undefined;
+  defaultMaxTokens: number;
+}
+
+export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal: AbortSignal, headers: Headers): Promise<Response | object> {
+  const req = validateBody(ChatCompletionRequestSchema, body);
+  const info = requireModel(deps.engine, deps.naming, req.model);
+  rejectUnsupported(req);
+  const renderer = deps.renderer()!;
+  const prompt = renderer.renderChat(req.messages);
+  const wantLogprobs = req.logprobs === true;
+  if (req.top_logprobs != null && !wantLogprobs) throw new InvalidRequestError("top_logprobs requires logprobs: true", "top_logprobs");
+  const params = toSamplingParams(req, req.max_completion_tokens ?? req.max_tokens, wantLogprobs ? (req.top_logprobs ?? 0) : -1, {
+    nVocab: info.nVocab,
+    nCtx: info.nCtx,
+    defaultMaxTokens: deps.defaultMaxTokens,
+  });
+  params.stop = [...params.stop, ...renderer.stopStrings];
+  const id = randomId("chatcmpl");
+  const engineReq: EngineRequest = {
+    id,
+    prompt: { text: prompt.text, addSpecial: prompt.addSpecial, parseSpecial: true },
+    params,
+    priority: priorityOf(req.priority, headers),
+  };
+  const created = Math.floor(Date.now() / 1000);
+  const model = req.model;
+  if (req.stream) {
+    const includeUsage = req.stream_options?.include_usage === true;
+    const chunk = (delta: object, finish: string | null, extra: object = {}) => ({
+      id, object: "chat.completion.chunk", created, model, system_fingerprint: null,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...extra }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    return streamResponse(deps, engineReq, signal, {
+      start: () => [chunk({ role: "assistant", content: "" }, null)],
+      output: (out: RequestOutput) => {
+        const chunks: object[] = [];
+        const lp = wantLogprobs && out.logprobs?.length ? { logprobs: chatLogprobs(out.logprobs) } : {};
+        if (out.text || out.logprobs?.length) chunks.push(chunk({ content: out.text }, null, lp));
+        if (out.finishReason) chunks.push(chunk({}, openAIFinish(out.finishReason)));
+        return chunks;
+      },
+      usage: includeUsage ? (u) => ({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usageObject(u) }) : undefined,
+    });
+  }
+  const r = await collect(deps, engineReq, signal);
+  const lps = r.outputs.flatMap((o) => o.logprobs ?? []);
+  return {
+    id,
+    object: "chat.completion",
+    created,
+    model,
+    system_fingerprint: null,
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: r.text, refusal: null },
+        logprobs: wantLogprobs ? chatLogprobs(lps) : null,
+        finish_reason: openAIFinish(r.finish.finishReason),
+      },
+    ],
+    usage: usageObject(r.usage),
+  };
+}
+
+function rejectUnsupported(req: ChatCompletionRequest): void {
+  if (req.tools !== undefined && req.tools !== null && !(Array.isArray(req.tools) && req.tools.length === 0)) {
+    throw new InvalidRequestError("tools are not supported by this server version yet", "tools", "unsupported_parameter");
+  }
+  const rf = req.response_format as { type?: string } | undefined | null;
+  if (rf && rf.type !== "text") throw new InvalidRequestError(`response_format ${JSON.stringify(rf.type)} is not supported by this server version yet`, "response_format", "unsupported_parameter");
+  if (req.grammar) throw new InvalidRequestError("grammar is not supported by this server version yet", "grammar", "unsupported_parameter");
+}
+
+/** Priority from the body, else the X-Priority header; bounded to -100..100. */
+export function priorityOf(body: number | undefined, headers: Headers): number {
+  if (body !== undefined) return body;
+  const h = headers.get("x-priority");
+  if (h === null) return 0;
+  const n = Number(h);
+  if (!Number.isInteger(n) || n < -100 || n > 100) throw new InvalidRequestError("X-Priority must be an integer from -100 to 100", "priority");
+  return n;
+}
