@@ -2,14 +2,17 @@
 // The `inferflux` / `inferctl` executable. InferFlux runs on Bun: under Bun this
 // imports the CLI directly; under Node (npx) it re-runs itself with the Bun
 // binary that `npm ci` installed from the npm package `bun`.
-const { join, dirname } = require("node:path");
-const { existsSync } = require("node:fs");
-const entry = join(__dirname, "main.ts");
-if (typeof Bun !== "undefined") {
-  import(entry);
+import { join, dirname } from "node:path";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const entry = join(here, "main.ts");
+if (typeof globalThis.Bun !== "undefined") {
+  await import(entry);
 } else {
-  const { spawn } = require("node:child_process");
-  const root = dirname(__dirname);
+  const { spawn } = await import("node:child_process");
+  const root = dirname(here);
   const candidates = [
     process.env.INFERFLUX_BUN,
     join(root, "node_modules", ".bin", process.platform === "win32" ? "bun.exe" : "bun"),

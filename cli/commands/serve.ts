@@ -75,6 +75,13 @@ export default defineCommand({
         }
       : undefined;
     const server = await startServer(config, { onProgress: progress });
+    // A model that cannot load at start-up is fatal for `serve` (exit 1), so supervisors see it.
+    if (config.model.path) {
+      server.engine.start().catch(async () => {
+        await server.stop();
+        process.exit(1);
+      });
+    }
     let stopping = false;
     const stop = async () => {
       if (stopping) return;

@@ -123,6 +123,15 @@ export const ConfigSchema = T.Object(
   { additionalProperties: false },
 );
 
+/** Every object in the schema rejects unknown keys, so a typo in server.yaml stops start-up. */
+(function strict(schema: { type?: string; additionalProperties?: unknown; properties?: Record<string, unknown>; items?: unknown }) {
+  if (schema.type === "object" && schema.properties) {
+    schema.additionalProperties = false;
+    for (const sub of Object.values(schema.properties)) strict(sub as typeof schema);
+  }
+  if (schema.type === "array" && schema.items) strict(schema.items as typeof schema);
+})(ConfigSchema as never);
+
 export type Config = Static<typeof ConfigSchema>;
 
 /** Env vars from the original product documents, mapped to config keys. */

@@ -1,0 +1,71 @@
+/**
+ * Starts the real `inferflux serve` in a child process on a free port and
+ * waits until /readyz says the model is loaded.
+ */
+import { resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+export const REPO = resolve(import.meta.dir, "../..");
+
+export interface TestServer {
+  url: string;
+  port: number;
+  proc: Subprocess;
+  logs: () => string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, fetch: () => new Response() });
+  const p = s.port!;
+  s.stop(true);
+  return p;
+}
+
+export async function startTestServer(args: string[], env: Record<string, string> = {}, waitReady = true): Promise<TestServer> {
+  const port = await freePort();
+  const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), "serve", "--port", String(port), "--threads", "1", ...args], {
+    cwd: REPO,
+    env: { ...process.env, INFERFLUX_LOG_LEVEL: "warn", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let output = "";
+  const drain = async (s: ReadableStream<Uint8Array>) => {
+    for await (const c of s) output += new TextDecoder().decode(c);
+  };
+  void drain(proc.stdout as ReadableStream<Uint8Array>);
+  void drain(proc.stderr as ReadableStream<Uint8Array>);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}):\n${output}`);
+    try {
+      const r = await fetch(`${url}/${waitReady ? "readyz" : "livez"}`);
+      if (r.status === 200) break;
+    } catch {}
+    await Bun.sleep(50);
+  }
+  if (Date.now() >= deadline) {
+    proc.kill();
+    throw new Error(`server did not become ready:\n${output}`);
+  }
+  return {
+    url,
+    port,
+    proc,
+    logs: () => output,
+    async stop() {
+      proc.kill("SIGTERM");
+      await Promise.race([proc.exited, Bun.sleep(3000)]);
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+    },
+  };
+}
+
+/** Reads a gauge or counter value from /metrics. */
+export async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name + " ") || l.startsWith(name + "{"));
+  return line ? Number(line.split(" ").pop()) : NaN;
+}
