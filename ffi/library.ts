@@ -89,7 +89,7 @@ export function locateLibrary(env: Record<string, string | undefined> = process.
  */
 export function prepareLinkDir(loc: LibraryLocation): string {
   const key = createHash("sha256")
-    .update([loc.llamaPath, loc.ggmlPath, loc.ggmlBasePath].map((p) => `${p}:${statSync(p).size}`).join("|"))
+    .update("v2|" + [loc.llamaPath, loc.ggmlPath, loc.ggmlBasePath].map((p) => `${p}:${statSync(p).size}`).join("|"))
     .digest("hex")
     .slice(0, 16);
   const base = cacheRoot();
@@ -105,7 +105,8 @@ export function prepareLinkDir(loc: LibraryLocation): string {
     [`libggml.${EXT}`, loc.ggmlPath],
     [`libggml-base.${EXT}`, loc.ggmlBasePath],
   ]);
-  for (const name of readdirSync(loc.dir)) if (name.endsWith(`.${EXT}`) && !aliases.has(name)) aliases.set(name, join(loc.dir, name));
+  // Includes soname links such as libggml.so.0 (source builds) and libggml.v0.5.0.so (npm).
+  for (const name of readdirSync(loc.dir)) if (name.includes(`.${EXT}`) && !aliases.has(name)) aliases.set(name, join(loc.dir, name));
   for (const [name, target] of aliases) symlinkSync(target, join(tmp, name));
   try {
     renameSync(tmp, dir);
