@@ -129,6 +129,7 @@ const NON_PRODUCING = new Set(["Identifier", "MemberExpression", "StringLiteral"
 
 class GuardedInterpreter extends Interpreter {
   private steps = 0;
+  private nextClockCheck = 64;
   private depth = 0;
   private produced = 0;
   private readonly deadline: number;
@@ -147,13 +148,16 @@ class GuardedInterpreter extends Interpreter {
     if (++this.steps > this.limits.maxSteps) {
       throw new TemplateBudget(`chat template exceeded ${this.limits.maxSteps} evaluation steps`);
     }
-    if ((this.steps & 1023) === 0 && performance.now() > this.deadline) {
-      throw new TemplateBudget(`chat template took longer than ${this.limits.timeBudgetMs} ms to render`);
+    if (this.steps >= this.nextClockCheck) {
+      this.nextClockCheck = this.steps + 64;
+      if (performance.now() > this.deadline) {
+        throw new TemplateBudget(`chat template took longer than ${this.limits.timeBudgetMs} ms to render`);
+      }
     }
-    if (++this.depth > this.limits.maxDepth) {
-      this.depth = 0;
+    if (this.depth >= this.limits.maxDepth) {
       throw new TemplateBudget("chat template recursion is too deep");
     }
+    this.depth++;
     let value: RuntimeValue;
     try {
       value = super.evaluate(statement, environment);
@@ -171,8 +175,14 @@ class GuardedInterpreter extends Interpreter {
           throw new TemplateBudget(`chat template built more than ${this.maxProduced} characters of text`);
         }
       }
-    } else if (value.type === "ArrayValue" && (value.value as unknown[]).length > MAX_ARRAY_LENGTH) {
-      throw new TemplateBudget(`chat template built an array longer than ${MAX_ARRAY_LENGTH}`);
+    } else if (value.type === "ArrayValue") {
+      const len = (value.value as unknown[]).length;
+      if (len > MAX_ARRAY_LENGTH) {
+        throw new TemplateBudget(`chat template built an array longer than ${MAX_ARRAY_LENGTH}`);
+      }
+      // A built array is about to be iterated: count its elements as work, since
+      // a loop with an empty body evaluates nothing per element.
+      if (statement && !NON_PRODUCING.has(statement.type)) this.steps += len;
     }
     return value;
   }
@@ -207,7 +217,6 @@ export function strftime(date: Date, format: string): string {
       case "%m": return pad(date.getMonth() + 1);
       case "%d": return pad(date.getDate());
       case "%e": return String(date.getDate()).padStart(2, " ");
-      case "%-d": return String(date.getDate());
       case "%b": return MONTHS[date.getMonth()]!.slice(0, 3);
       case "%B": return MONTHS[date.getMonth()]!;
       case "%a": return DAYS[date.getDay()]!.slice(0, 3);

@@ -14,10 +14,13 @@
  * Malformed calls:
  *  - before commit (bad JSON, no name, not a call after all): the text held
  *    back for the call is released as content, in both modes;
- *  - after commit (broken JSON later in the arguments, or output truncated
- *    inside a call): parse() turns the whole call back into content; a stream
+ *  - after commit, once the arguments are complete (e.g. a missing "}" or
+ *    close tag, junk after the arguments): the call stands and the text from
+ *    the break on is content, in both modes;
+ *  - after commit, arguments incomplete (broken JSON inside them, or output
+ *    truncated): parse() turns the whole call back into content; a stream
  *    parser cannot take back fragments it already sent, so the call stays
- *    partial and the text after the break is streamed as content.
+ *    partial and the text from the break on is streamed as content.
  * Whitespace after a call (between calls, or trailing) is dropped.
  */
 import { Feed, JsonScanner, isWs, minifyJson } from "./json-scanner.ts";
@@ -117,6 +120,7 @@ export class ToolCallEngine {
   private name: string | null = null;
   private argsSeen = false;
   private argsStreaming = false;
+  private argsComplete = false;
   private argsBuf = "";
   private w = W.Open;
   private kind = K.Skip;
@@ -359,6 +363,7 @@ export class ToolCallEngine {
     this.name = null;
     this.argsSeen = false;
     this.argsStreaming = false;
+    this.argsComplete = false;
     this.argsBuf = "";
     this.kind = K.Skip;
   }
@@ -392,7 +397,11 @@ export class ToolCallEngine {
     this.mode = M.Content;
     this.hold = "";
     this.afterCall = false;
-    if (this.committed) {
+    if (this.committed && this.argsComplete) {
+      // Name and complete arguments: the call stands; what broke is after it.
+      this.events.push({ type: "end_call", index: this.index });
+      this.atStart = false;
+    } else if (this.committed) {
       this.events.push({ type: "abort", index: this.index, raw });
       this.atStart = false;
     } else {
@@ -531,6 +540,7 @@ export class ToolCallEngine {
       return;
     }
     if (this.kind === K.Args) {
+      this.argsComplete = true;
       if (this.argsStreaming) return this.flushArgs();
       const text = argumentsText(this.sc);
       this.sc.out = "";

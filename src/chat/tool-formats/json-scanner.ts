@@ -4,7 +4,9 @@
  * It accepts exactly one JSON value (RFC 8259), optionally preceded by
  * whitespace, and appends the value's compact form to `out`: the input with
  * insignificant whitespace removed, every token verbatim (strings keep their
- * escapes, numbers their spelling). Feeding the same text in any chunking gives
+ * escapes, numbers their spelling). One leniency: raw control characters
+ * inside strings (models write raw newlines in code arguments) are accepted
+ * and written escaped, so `out` is always valid JSON. Feeding the same text in any chunking gives
  * the same output, which is what lets streamed argument fragments concatenate
  * to the non-streamed result.
  */
@@ -49,6 +51,8 @@ const enum N {
 }
 
 const MAX_DEPTH = 256;
+
+const CONTROL_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
 
 function isWs(c: string): boolean {
   return c === " " || c === "\n" || c === "\r" || c === "\t";
@@ -198,8 +202,10 @@ export class JsonScanner {
           this.s = S.StrEsc;
           return Feed.More;
         }
-        if (c < " ") return this.fail(); // raw control characters are not allowed in JSON strings
-        this.out += c;
+        // Raw control characters are not allowed in JSON strings, but models
+        // write raw newlines in long string arguments: accept and escape them.
+        if (c < " ") this.out += CONTROL_ESCAPES[c] ?? "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
+        else this.out += c;
         return Feed.More;
       case S.StrEsc:
         if (c === "u") {
@@ -283,7 +289,8 @@ export class JsonScanner {
 
 /**
  * Minify a complete JSON text (one value, surrounding whitespace allowed);
- * null when it is not valid JSON.
+ * null when it is not JSON (raw control characters in strings are tolerated
+ * and escaped, see above).
  */
 export function minifyJson(text: string): string | null {
   const sc = new JsonScanner();
