@@ -42,7 +42,7 @@ export class Context {
     this.nBatch = llama.llama_n_batch(handle);
     this.nSeqMax = llama.llama_n_seq_max(handle);
     this.nVocab = model.vocab.nTokens;
-    this.memory = llama.llama_get_memory(handle)!;
+    this.memory = llama.llama_get_memory(handle) as Pointer;
   }
 
   static create(binding: LlamaBinding, model: Model, options: ContextOptions): Context {
@@ -59,7 +59,7 @@ export class Context {
     if (options.flashAttn !== undefined) v.setInt32(CONTEXT_PARAMS.flash_attn_type, options.flashAttn, true);
     v.setUint8(CONTEXT_PARAMS.no_perf, 1);
     v.setUint8(CONTEXT_PARAMS.kv_unified, options.kvUnified ? 1 : 0);
-    const handle = binding.shim.ifx_context_init(model.native, ptr(params));
+    const handle = binding.shim.ifx_context_init(model.native, ptr(params)) as Pointer | null;
     if (!handle) throw new Error(`failed to create a llama context (n_ctx ${options.nCtx}, parallel ${options.nSeqMax}): out of memory or unsupported parameters`);
     return new Context(binding, handle, model);
   }

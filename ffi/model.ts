@@ -27,7 +27,7 @@ export class Model {
   private constructor(private readonly binding: LlamaBinding, handle: Pointer, readonly path: string) {
     const { llama } = binding;
     this.handle = handle;
-    this.vocab = new Vocab(llama, llama.llama_model_get_vocab(handle)!);
+    this.vocab = new Vocab(llama, llama.llama_model_get_vocab(handle) as Pointer);
     this.metadata = Object.freeze(readMetadata(binding, handle));
     const buf = new Uint8Array(512);
     const n = llama.llama_model_desc(handle, ptr(buf), buf.length);
@@ -50,7 +50,7 @@ export class Model {
       view.setBigUint64(MODEL_PARAMS.progress_callback, BigInt(progress.ptr!), true);
     }
     try {
-      const handle = binding.shim.ifx_model_load(Buffer.from(options.path + "\0"), ptr(params));
+      const handle = binding.shim.ifx_model_load(Buffer.from(options.path + "\0"), ptr(params)) as Pointer | null;
       if (!handle) throw new Error(`failed to load model ${options.path}: not a readable GGUF model (see the llama.cpp log above)`);
       return new Model(binding, handle, options.path);
     } finally {

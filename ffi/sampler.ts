@@ -27,12 +27,12 @@ export class SamplerChain {
 
   constructor(private readonly binding: LlamaBinding, o: SamplerOptions) {
     const { llama, shim } = binding;
-    const chain = shim.ifx_sampler_chain_init(true);
+    const chain = shim.ifx_sampler_chain_init(true) as Pointer | null;
     if (!chain) throw new Error("llama_sampler_chain_init returned NULL");
     this.handle = chain;
-    const add = (s: Pointer | null) => {
+    const add = (s: unknown) => {
       if (!s) throw new Error("a sampler failed to initialise");
-      llama.llama_sampler_chain_add(chain, s);
+      llama.llama_sampler_chain_add(chain, s as Pointer);
     };
     try {
       if (o.logitBias.length) {

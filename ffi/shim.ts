@@ -2,12 +2,12 @@
  * Compiles shim.c with bun:ffi's TinyCC against the pinned headers and the
  * located libllama, then checks struct layouts. Refuses to run on a mismatch.
  */
-import { cc, FFIType, ptr } from "bun:ffi";
+import { cc, ptr } from "bun:ffi";
 import { join } from "node:path";
 import { REPO_ROOT } from "./library";
 import { compareLayouts } from "./layouts";
 
-const { ptr: p, i32, bool, void: v, cstring } = FFIType;
+const p = "ptr", i32 = "i32", bool = "bool", v = "void", cstring = "cstring";
 
 export const shimSymbols = {
   ifx_layout: { args: [p, i32], returns: i32 },

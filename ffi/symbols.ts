@@ -4,9 +4,8 @@
  * shim.c instead. Comments follow llama.h: what it returns, who owns it.
  * All of these are called only from the engine worker's thread.
  */
-import { FFIType } from "bun:ffi";
-
-const { ptr, cstring, i32, u32, i64, u64, f32, bool, void: v, usize, i8 } = FFIType;
+// Types are bun:ffi type names as literals, so TypeScript infers exact argument and return types.
+const ptr = "ptr", cstring = "cstring", i32 = "i32", u32 = "u32", u64 = "u64", f32 = "f32", bool = "bool", v = "void", usize = "usize";
 
 export const llamaSymbols = {
   llama_backend_init: { args: [], returns: v },
@@ -120,6 +119,3 @@ export const ggmlSymbols = {
   ggml_backend_dev_type: { args: [ptr], returns: i32 },
 } as const;
 
-// Unused type imports kept out of the bundle.
-void i64;
-void i8;

@@ -21,6 +21,8 @@ export interface WorkerClientOptions {
   workerUrl?: URL;
 }
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 const WORKER_URL = new URL("../worker/entry.ts", import.meta.url);
 
 export class WorkerEngineClient implements EngineClient {
@@ -153,7 +155,7 @@ export class WorkerEngineClient implements EngineClient {
     this.send({ type: "abort", ids: [id] });
   }
 
-  private call<T>(m: Omit<Extract<ToWorker, { callId: number }>, "callId">): Promise<T> {
+  private call<T>(m: DistributiveOmit<Extract<ToWorker, { callId: number }>, "callId">): Promise<T> {
     if (!this.worker || this.state !== "ready") return Promise.reject(new ServiceUnavailableError("no model is ready"));
     const callId = this.nextCall++;
     return new Promise<T>((resolve, reject) => {

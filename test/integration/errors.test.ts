@@ -95,9 +95,9 @@ describe.skipIf(!haveModels)("error handling", () => {
   test("unknown routes are 404 in the same shape; health probes answer", async () => {
     const r = await fetch(`${server.url}/v1/nothing`);
     expect(r.status).toBe(404);
-    expect((await r.json()).error.code).toBe("unknown_route");
+    expect(((await r.json()) as any).error.code).toBe("unknown_route");
     for (const p of ["/healthz", "/livez", "/readyz"]) expect((await fetch(server.url + p)).status).toBe(200);
-    const spec = await (await fetch(`${server.url}/openapi.json`)).json();
+    const spec = (await (await fetch(`${server.url}/openapi.json`)).json()) as any;
     expect(spec.paths["/v1/chat/completions"]).toBeDefined();
   });
 
@@ -133,6 +133,6 @@ describe("no model loaded", () => {
     const r = await post(server.url, "/v1/chat/completions", { model: "any", messages: [{ role: "user", content: "x" }] });
     expectError(r, 503);
     expect(r.json.error.message).toMatch(/no model is loaded/);
-    expect((await (await fetch(`${server.url}/v1/models`)).json()).data).toEqual([]);
+    expect(((await (await fetch(`${server.url}/v1/models`)).json()) as any).data).toEqual([]);
   });
 });

@@ -82,7 +82,7 @@ describe.skipIf(!haveModels)("OpenAI API (stories260K-chatml)", () => {
     expect(r.choices[0].text).toBe(full.slice(0, full.indexOf("girl")));
     expect(r.choices[0].finish_reason).toBe("stop");
     let streamed = "";
-    const s = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 30, temperature: 0, stop: ["girl named"], stream: true });
+    const s = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 30, temperature: 0, stop: ["girl named"], stream: true as const });
     for await (const c of s) streamed += c.choices[0]?.text ?? "";
     expect(streamed).toBe(full.slice(0, full.indexOf("girl named")));
     expect(streamed.endsWith("gi")).toBe(false);
@@ -112,7 +112,7 @@ describe.skipIf(!haveModels)("OpenAI API (stories260K-chatml)", () => {
 
   test("cancelling a stream mid-way frees its sequence", async () => {
     const ctl = new AbortController();
-    const s = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 2000, temperature: 0, stream: true, ignore_eos: true } as any, { signal: ctl.signal });
+    const s = (await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 2000, temperature: 0, stream: true, ignore_eos: true } as any, { signal: ctl.signal })) as unknown as AsyncIterable<any>;
     let n = 0;
     try {
       for await (const _ of s) if (++n === 5) ctl.abort();
@@ -130,7 +130,7 @@ describe.skipIf(!haveModels)("OpenAI API (stories260K-chatml)", () => {
 
   test("/healthz keeps answering fast while 8 streams run", async () => {
     const streams = Array.from({ length: 8 }, async (_, i) => {
-      const s = await client.completions.create({ model: MODEL, prompt: `Story ${i}:`, max_tokens: 400, temperature: 0, stream: true, ignore_eos: true } as any);
+      const s = (await client.completions.create({ model: MODEL, prompt: `Story ${i}:`, max_tokens: 400, temperature: 0, stream: true, ignore_eos: true } as any)) as unknown as AsyncIterable<any>;
       let n = 0;
       for await (const c of s) n += c.choices[0]?.text ? 1 : 0;
       return n;

@@ -13,7 +13,7 @@ describe("validateBody", () => {
   });
   test("accepts a valid request and rejects with a param", () => {
     const ok = { model: "m", messages: [{ role: "user", content: "hi" }] };
-    expect(validateBody(ChatCompletionRequestSchema, ok)).toBe(ok);
+    expect(validateBody(ChatCompletionRequestSchema, ok) as unknown).toBe(ok);
     expect(() => validateBody(ChatCompletionRequestSchema, { model: "m" })).toThrow(InvalidRequestError);
     try {
       validateBody(ChatCompletionRequestSchema, { ...ok, temperature: "x" });
