@@ -49,9 +49,19 @@ export interface OidcVerifier {
 
 const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-/** Three base64url parts separated by dots (the signature part may be empty, as with alg none). */
+/**
+ * Three base64url parts separated by dots (the signature may be empty, as with
+ * alg none) whose first part decodes to a JSON header with an `alg`; so a
+ * custom API key that merely contains two dots is still treated as a key.
+ */
 export function looksLikeJwt(token: string): boolean {
-  return token.length < 16384 && JWT_RE.test(token);
+  if (token.length > 16384 || !JWT_RE.test(token)) return false;
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf(".")), "base64url").toString("utf8"));
+    return typeof header === "object" && header !== null && typeof header.alg === "string";
+  } catch {
+    return false;
+  }
 }
 
 interface Resolved {

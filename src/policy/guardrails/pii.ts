@@ -75,10 +75,13 @@ export function ipv6Valid(match: string): boolean {
   return groups.length >= 2; // "::" and "::1" are not personal data
 }
 
-const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+/** Four decimal octets 0-255 without leading zeros (the candidate regex checks the shape). */
+export function ipv4Valid(match: string): boolean {
+  return match.split(".").every((o) => Number(o) <= 255 && (o.length === 1 || o[0] !== "0"));
+}
 
 export const PII_DETECTORS: readonly PiiDetector[] = Object.freeze([
-  { kind: "credit_card", source: "(?<![\\d-])\\d(?:[ -]?\\d){12,18}(?!\\d)", flags: "g", validate: cardValid },
+  { kind: "credit_card", source: "(?<![\\d-])(?<!\\d[ -])\\d(?:[ -]?\\d){12,18}(?![ -]?\\d)", flags: "g", validate: cardValid },
   { kind: "iban", source: "\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\\b", flags: "gi", validate: ibanValid },
   { kind: "ssn", source: "(?<![\\d-])(?!000|666|9\\d\\d)\\d{3}([- ])(?!00)\\d{2}\\1(?!0000)\\d{4}(?![\\d-])", flags: "g" },
   {
@@ -86,7 +89,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = Object.freeze([
     source: "(?<![\\w.%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.[A-Za-z]{2,24}(?![\\w-])",
     flags: "g",
   },
-  { kind: "ipv6", source: "(?<![\\w:])[0-9A-Fa-f:]{2,39}(?![\\w:.])", flags: "g", validate: ipv6Valid },
-  { kind: "ipv4", source: `(?<![\\d.])(?:${OCTET}\\.){3}${OCTET}(?!\\d|\\.\\d)`, flags: "g" },
-  { kind: "phone", source: "(?<![\\w+])(?:\\+|\\()?\\d[\\d ().-]{6,20}\\d(?![\\w])", flags: "g", validate: phoneValid },
+  { kind: "ipv6", source: "(?<![\\w:])(?=[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?![\\w:.])", flags: "g", validate: ipv6Valid },
+  { kind: "ipv4", source: "(?<![\\d.])\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}(?!\\d|\\.\\d)", flags: "g", validate: ipv4Valid },
+  { kind: "phone", source: "(?<![\\w+])(?<!\\d[ .-])(?:\\+|\\()?\\d[\\d ().-]{6,20}\\d(?!\\w|[ .-]\\d)", flags: "g", validate: phoneValid },
 ] satisfies PiiDetector[]);

@@ -21,12 +21,18 @@ export class TokenBucket {
     }
   }
 
-  /** Change the capacity (limits were reloaded); never grants more than the new capacity. */
+  /**
+   * Change the capacity (limits were reloaded). What was used in the current
+   * window stays used: 1 of 1 used, raised to 100 → 99 left; lowering never
+   * creates new debt.
+   */
   setCapacity(capacity: number, now: number): void {
     if (capacity === this.capacity) return;
     this.refill(now);
+    const before = this.tokens;
+    this.tokens = Math.min(capacity, capacity - (this.capacity - before));
+    if (this.tokens < 0 && before >= 0) this.tokens = 0;
     this.capacity = capacity;
-    this.tokens = Math.min(this.tokens, capacity);
   }
 
   /** Milliseconds until `amount` tokens are available (0 when they already are). */

@@ -94,6 +94,14 @@ export class UsageTracker {
     this.entry(p).rateLimited++;
   }
 
+  /** The counters of one principal (e.g. for GET /v1/usage called by that key), or null. */
+  forPrincipal(p: Pick<Principal, "kind" | "id">): UsageCounters | null {
+    const e = this.entries.get(`${p.kind}:${p.id}`);
+    if (!e) return null;
+    const { requests, promptTokens, completionTokens, totalTokens, errors, rateLimited } = e;
+    return { requests, promptTokens, completionTokens, totalTokens, errors, rateLimited };
+  }
+
   /** Last successful acquire of an api key, as epoch ms. */
   lastUsed(kind: Principal["kind"], id: string): number | null {
     return this.entries.get(`${kind}:${id}`)?.lastUsedMs ?? null;

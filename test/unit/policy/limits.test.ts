@@ -144,6 +144,8 @@ describe("rate limiter", () => {
     expect(snap.totals.requests).toBe(2);
     expect(JSON.stringify(snap)).not.toContain("abcdef123456");
     expect(rl.usage.snapshot({ maskIds: false }).principals[0].id).toBe("abcdef123456");
+    expect(rl.usage.forPrincipal(p)).toMatchObject({ requests: 2, errors: 1 });
+    expect(rl.usage.forPrincipal(key("other"))).toBeNull();
   });
 
   test("full buckets are collected", () => {

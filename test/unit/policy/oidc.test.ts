@@ -87,6 +87,8 @@ describe("OIDC attack matrix (local JWKS)", () => {
   test("alg none", async () => {
     const token = `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "x", iss: ISS, aud: AUD, exp: now() + 60 })}.`;
     expect(looksLikeJwt(token)).toBe(true);
+    expect(looksLikeJwt("my.custom.key")).toBe(false);
+    expect(looksLikeJwt("ifx_abc_def_ghi")).toBe(false);
     await rejects(local().verify(token));
   });
 
