@@ -68,6 +68,52 @@ export class SamplerChain {
     return this.binding.llama.llama_sampler_sample(this.handle, ctx.native, idx);
   }
 
+  /** Applies the chain to a candidate array (no accept). */
+  apply(candidates: Pointer): void {
+    if (!this.handle) throw new Error("sampler already freed");
+    this.binding.llama.llama_sampler_apply(this.handle, candidates);
+  }
+
+  /** Records a token chosen by hand (penalties history, RNG-free). */
+  accept(token: number): void {
+    if (!this.handle) throw new Error("sampler already freed");
+    this.binding.llama.llama_sampler_accept(this.handle, token);
+  }
+
+  free(): void {
+    if (!this.handle) return;
+    this.binding.llama.llama_sampler_free(this.handle);
+    this.handle = null;
+  }
+}
+
+/**
+ * A GBNF grammar sampler, kept outside the chain so a token can be checked
+ * before the full-vocabulary mask is paid for. Guards libllama's aborts:
+ * only tokens the grammar allows are ever accepted.
+ */
+export class GrammarSampler {
+  private handle: Pointer | null;
+
+  constructor(private readonly binding: LlamaBinding, vocab: Pointer, grammar: string, root = "root") {
+    const h = binding.llama.llama_sampler_init_grammar(vocab, Buffer.from(grammar + "\0"), Buffer.from(root + "\0")) as Pointer | null;
+    if (!h) throw new Error("the grammar does not parse (libllama rejected it)");
+    this.handle = h;
+  }
+
+  get native(): Pointer {
+    if (!this.handle) throw new Error("grammar sampler already freed");
+    return this.handle;
+  }
+
+  apply(candidates: Pointer): void {
+    this.binding.llama.llama_sampler_apply(this.native, candidates);
+  }
+
+  accept(token: number): void {
+    this.binding.llama.llama_sampler_accept(this.native, token);
+  }
+
   free(): void {
     if (!this.handle) return;
     this.binding.llama.llama_sampler_free(this.handle);

@@ -74,6 +74,7 @@ export const CompletionRequestSchema = T.Object({
   logprobs: T.Optional(T.Union([T.Integer({ minimum: 0, maximum: 20 }), T.Null()])),
   suffix: T.Optional(T.Union([T.String(), T.Null()])),
   best_of: T.Optional(T.Union([T.Integer({ minimum: 1, maximum: 1 }), T.Null()])),
+  response_format: T.Optional(T.Unknown()),
   grammar: T.Optional(T.String()),
 });
 

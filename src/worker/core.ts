@@ -64,7 +64,7 @@ export class EngineCore {
     const handle = this.nextHandle++;
     const seed = req.params.seed ?? (Math.random() * 2 ** 32) >>> 0;
     try {
-      this.runner.createSampler(handle, req.params, seed);
+      this.runner.createSampler(handle, req.params, seed, req.grammar);
     } catch (e) {
       return this.fail(req.id, 400, "invalid_sampling", `sampler setup failed: ${(e as Error).message}`);
     }
@@ -126,6 +126,7 @@ export class EngineCore {
     if (it.seq.nGenerated === 0) this.stats.promptTokensProcessed += it.count;
     const token = this.runner.sample(a.handle, logitIdx);
     const out = this.outputOf(a);
+    if (token < 0) return this.finish(a, "error", { status: 500, code: "grammar_dead_end", message: "the grammar allows no further token" });
     if (a.req.params.logprobs >= 0) (out.logprobs ??= []).push(this.runner.logprobs(logitIdx, token, a.req.params.logprobs));
     if (!a.req.params.ignoreEos && this.runner.isEog(token)) return this.finish(a, "stop");
     this.scheduler.appendToken(it.seq, token);

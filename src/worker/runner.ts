@@ -7,7 +7,8 @@ import { loadLlama, type LlamaBinding } from "../../ffi/index";
 import { Model } from "../../ffi/model";
 import { Context, type DecodeResult } from "../../ffi/context";
 import { Batch } from "../../ffi/batch";
-import { SamplerChain } from "../../ffi/sampler";
+import { GrammarSampler, SamplerChain } from "../../ffi/sampler";
+import { CandidateArray } from "../../ffi/candidates";
 import type { Logger } from "../shared/logger";
 import type { EngineInit, ModelInfo, SamplingParams, TokenLogprob, TopLogprob } from "../engine/messages";
 import type { StepItem } from "../scheduler/scheduler";
@@ -18,7 +19,8 @@ export class Runner {
   readonly model: Model;
   readonly ctx: Context;
   private readonly batch: Batch;
-  private readonly samplers = new Map<number, SamplerChain>();
+  private readonly samplers = new Map<number, { chain: SamplerChain; grammar?: GrammarSampler }>();
+  private readonly candidates: CandidateArray;
   /** Tokens that end generation (EOS, EOT ...), banned under ignore_eos. */
   readonly eogTokens: number[];
 
@@ -42,6 +44,7 @@ export class Runner {
       throw e;
     }
     this.batch = new Batch(this.binding, this.ctx.nBatch);
+    this.candidates = new CandidateArray(this.model.vocab.nTokens);
     this.eogTokens = [];
     for (let t = 0; t < this.model.vocab.nTokens; t++) if (this.model.vocab.isEog(t)) this.eogTokens.push(t);
   }
@@ -77,12 +80,14 @@ export class Runner {
   }
 
   /** Creates the sampler chain of a sequence (keyed by a numeric handle the core keeps). */
-  createSampler(handle: number, p: SamplingParams, seed: number): void {
+  createSampler(handle: number, p: SamplingParams, seed: number, grammar?: string): void {
     const bias = p.logitBias.slice();
-    if (p.ignoreEos) for (const t of this.eogTokens) bias.push([t, -Infinity]);
-    this.samplers.set(
-      handle,
-      new SamplerChain(this.binding, {
+    // A grammar decides when generation may end; banning EOG would leave it no way out.
+    if (p.ignoreEos && !grammar) for (const t of this.eogTokens) bias.push([t, -Infinity]);
+    const g = grammar ? new GrammarSampler(this.binding, this.model.vocab.handle, grammar) : undefined;
+    let chain: SamplerChain;
+    try {
+      chain = new SamplerChain(this.binding, {
         temperature: p.temperature,
         topK: p.topK,
         topP: p.topP,
@@ -94,12 +99,18 @@ export class Runner {
         seed,
         logitBias: bias,
         nVocab: this.ctx.nVocab,
-      }),
-    );
+      });
+    } catch (e) {
+      g?.free();
+      throw e;
+    }
+    this.samplers.set(handle, { chain, grammar: g });
   }
 
   freeSampler(handle: number): void {
-    this.samplers.get(handle)?.free();
+    const s = this.samplers.get(handle);
+    s?.chain.free();
+    s?.grammar?.free();
     this.samplers.delete(handle);
   }
 
@@ -121,10 +132,39 @@ export class Runner {
     return { result: this.ctx.decode(b), logitIndex };
   }
 
+  /**
+   * Samples the next token. Without a grammar the chain samples and accepts in
+   * one call. With one: sample unconstrained first and check that single token
+   * against the grammar; only when it is rejected pay for the full-vocabulary
+   * mask and sample again. Returns -1 when the grammar allows no token at all.
+   */
   sample(handle: number, logitIdx: number): number {
     const s = this.samplers.get(handle);
     if (!s) throw new Error(`no sampler for sequence handle ${handle}`);
-    return this.ctx ? s.sample(this.ctx, logitIdx) : -1;
+    if (!s.grammar) return s.chain.sample(this.ctx, logitIdx);
+    const logits = this.ctx.logits(logitIdx);
+    const cand = this.candidates;
+    s.chain.apply(cand.fill(logits));
+    let token = cand.selectedToken();
+    if (token < 0 || !this.grammarAllows(s.grammar, token)) {
+      this.grammarMaskedSamples++;
+      const arr = cand.fill(logits);
+      s.grammar.apply(arr);
+      s.chain.apply(arr);
+      token = cand.selectedToken();
+      if (token < 0 || !this.grammarAllows(s.grammar, token)) return -1;
+    }
+    s.grammar.accept(token);
+    s.chain.accept(token);
+    return token;
+  }
+
+  /** Grammar samples that needed the full mask (the rest passed the cheap check). */
+  grammarMaskedSamples = 0;
+
+  private grammarAllows(g: GrammarSampler, token: number): boolean {
+    g.apply(this.candidates.single(token));
+    return this.candidates.firstLogit() !== -Infinity;
   }
 
   logprobs(logitIdx: number, token: number, nTop: number): TokenLogprob {

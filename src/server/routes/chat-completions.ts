@@ -9,6 +9,7 @@ import type { EngineRequest, RequestOutput } from "../../engine/messages";
 import { collect, streamResponse, type GenerationDeps } from "../generation";
 import { requireModel, type ModelNaming } from "./served-model";
 import type { PromptRenderer } from "../prompt-renderer";
+import { grammarFor } from "../structured-output";
 
 export interface ChatRouteDeps extends GenerationDeps {
   naming: () => ModelNaming | undefined;
@@ -35,6 +36,7 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
     id,
     prompt: { text: prompt.text, addSpecial: prompt.addSpecial, parseSpecial: true },
     params,
+    grammar: grammarFor(req),
     priority: priorityOf(req.priority, headers),
   };
   const created = Math.floor(Date.now() / 1000);
@@ -82,9 +84,6 @@ function rejectUnsupported(req: ChatCompletionRequest): void {
   if (req.tools !== undefined && req.tools !== null && !(Array.isArray(req.tools) && req.tools.length === 0)) {
     throw new InvalidRequestError("tools are not supported by this server version yet", "tools", "unsupported_parameter");
   }
-  const rf = req.response_format as { type?: string } | undefined | null;
-  if (rf && rf.type !== "text") throw new InvalidRequestError(`response_format ${JSON.stringify(rf.type)} is not supported by this server version yet`, "response_format", "unsupported_parameter");
-  if (req.grammar) throw new InvalidRequestError("grammar is not supported by this server version yet", "grammar", "unsupported_parameter");
 }
 
 /** Priority from the body, else the X-Priority header; bounded to -100..100. */

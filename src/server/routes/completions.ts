@@ -9,6 +9,7 @@ import type { EngineRequest, PromptInput, RequestOutput } from "../../engine/mes
 import { collect, streamResponse, type GenerationDeps } from "../generation";
 import { requireModel, type ModelNaming } from "./served-model";
 import { priorityOf } from "./chat-completions";
+import { grammarFor } from "../structured-output";
 
 export interface CompletionRouteDeps extends GenerationDeps {
   naming: () => ModelNaming | undefined;
@@ -31,7 +32,6 @@ export async function completions(deps: CompletionRouteDeps, body: unknown, sign
   const req = validateBody(CompletionRequestSchema, body);
   const info = requireModel(deps.engine, deps.naming, req.model);
   if (req.suffix) throw new InvalidRequestError("suffix (fill-in-the-middle) is not supported", "suffix", "unsupported_parameter");
-  if (req.grammar) throw new InvalidRequestError("grammar is not supported by this server version yet", "grammar", "unsupported_parameter");
   const prompt = promptInput(req.prompt);
   const nLogprobs = req.logprobs ?? -1;
   const params = toSamplingParams(req, req.max_tokens ?? 16, nLogprobs, {
@@ -40,7 +40,7 @@ export async function completions(deps: CompletionRouteDeps, body: unknown, sign
     defaultMaxTokens: deps.defaultMaxTokens,
   });
   const id = randomId("cmpl");
-  const engineReq: EngineRequest = { id, prompt, params, priority: priorityOf(req.priority, headers) };
+  const engineReq: EngineRequest = { id, prompt, params, grammar: grammarFor(req), priority: priorityOf(req.priority, headers) };
   const created = Math.floor(Date.now() / 1000);
   const model = req.model;
   const echo = req.echo === true && "text" in prompt ? prompt.text : "";

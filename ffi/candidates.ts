@@ -1,0 +1,66 @@
+/**
+ * A llama_token_data_array over the whole vocabulary, in memory owned by
+ * TypeScript, for samplers applied by hand (grammar checks). Also a
+ * one-token array used to test a single token against a grammar cheaply.
+ */
+import { ptr, type Pointer } from "bun:ffi";
+import { TOKEN_DATA, TOKEN_DATA_ARRAY } from "./layouts";
+
+export class CandidateArray {
+  private readonly data: ArrayBuffer;
+  private readonly ids: Int32Array;
+  private readonly floats: Float32Array;
+  private readonly header = new ArrayBuffer(TOKEN_DATA_ARRAY.size);
+  private readonly headerView = new DataView(this.header);
+
+  constructor(readonly capacity: number) {
+    this.data = new ArrayBuffer(capacity * TOKEN_DATA.size);
+    this.ids = new Int32Array(this.data);
+    this.floats = new Float32Array(this.data);
+    for (let i = 0; i < capacity; i++) this.ids[i * 3] = i;
+  }
+
+  /** Loads logits as candidates (id = index, p = 0), unsorted, nothing selected. */
+  fill(logits: Float32Array): Pointer {
+    const n = Math.min(logits.length, this.capacity);
+    const ids = this.ids;
+    const f = this.floats;
+    for (let i = 0, o = 0; i < n; i++, o += 3) {
+      ids[o] = i;
+      f[o + 1] = logits[i];
+      f[o + 2] = 0;
+    }
+    return this.setHeader(n);
+  }
+
+  /** A single candidate: the grammar sets its logit to -inf when it is not allowed. */
+  single(token: number): Pointer {
+    this.ids[0] = token;
+    this.floats[1] = 0;
+    this.floats[2] = 0;
+    return this.setHeader(1);
+  }
+
+  private setHeader(size: number): Pointer {
+    const v = this.headerView;
+    v.setBigUint64(0, BigInt(ptr(this.data)), true);
+    v.setBigUint64(8, BigInt(size), true);
+    v.setBigInt64(TOKEN_DATA_ARRAY.selected, -1n, true);
+    v.setUint8(TOKEN_DATA_ARRAY.sorted, 0);
+    return ptr(this.header);
+  }
+
+  /** The token at the array's `selected` index after a sampler chose one, or -1. The data pointer may have been replaced by a sampler. */
+  selectedToken(): number {
+    const sel = Number(this.headerView.getBigInt64(TOKEN_DATA_ARRAY.selected, true));
+    if (sel < 0) return -1;
+    const dataPtr = Number(this.headerView.getBigUint64(0, true));
+    if (dataPtr === ptr(this.data)) return this.ids[sel * 3];
+    throw new Error("a sampler replaced the candidate buffer; unsupported");
+  }
+
+  /** The logit of candidate 0 (after a single-token grammar check). */
+  firstLogit(): number {
+    return this.floats[1];
+  }
+}
