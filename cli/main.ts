@@ -7,10 +7,11 @@ import chat from "./commands/chat";
 import complete from "./commands/complete";
 import models from "./commands/models";
 import status from "./commands/status";
+import admin from "./commands/admin";
 
 const main = defineCommand({
   meta: { name: "inferflux", version: VERSION, description: "Enterprise-native LLM inference server (OpenAI-compatible)" },
-  subCommands: { serve, chat, complete, completion: complete, models, status },
+  subCommands: { serve, chat, complete, completion: complete, models, status, admin },
 });
 
 runMain(main);

@@ -11,11 +11,13 @@ import type { EngineInit } from "./engine/messages";
 import { createServerMetrics } from "./metrics/server-metrics";
 import { createApp } from "./server/app";
 import { physicalCores } from "./shared/cpu";
+import { createPolicyEngine, policyOptionsFromConfig, type PolicyEngine } from "./policy";
 
 export interface RunningServer {
   url: string;
   port: number;
   engine: WorkerEngineClient;
+  policy: PolicyEngine;
   stop(): Promise<void>;
 }
 
@@ -47,7 +49,8 @@ export async function startServer(config: Readonly<Config>, options: { onProgres
     logger: createLogger("engine"),
     onProgress: options.onProgress,
   });
-  const app = createApp({ config, engine, metrics, log });
+  const policy = await createPolicyEngine(policyOptionsFromConfig(config));
+  const app = createApp({ config, engine, metrics, log, policy });
   const tls = config.server.tls.cert_file && config.server.tls.key_file
     ? { cert: Bun.file(config.server.tls.cert_file), key: Bun.file(config.server.tls.key_file) }
     : undefined;
@@ -69,9 +72,11 @@ export async function startServer(config: Readonly<Config>, options: { onProgres
     url,
     port,
     engine,
+    policy,
     async stop() {
       app.server?.stop(true);
       await engine.close();
+      await policy.close();
     },
   };
 }

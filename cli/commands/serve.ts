@@ -74,7 +74,13 @@ export default defineCommand({
           process.stderr.write(`\rloading model ${pct}%${pct === 100 ? "\n" : ""}`);
         }
       : undefined;
-    const server = await startServer(config, { onProgress: progress });
+    let server;
+    try {
+      server = await startServer(config, { onProgress: progress });
+    } catch (e) {
+      console.error(`inferflux: ${(e as Error).message}`);
+      process.exit(2);
+    }
     // A model that cannot load at start-up is fatal for `serve` (exit 1), so supervisors see it.
     if (config.model.path) {
       server.engine.start().catch(async () => {

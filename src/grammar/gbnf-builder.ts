@@ -5,7 +5,7 @@
  * into `{m,}`, so larger counts are decomposed into blocks).
  */
 import { InvalidRequestError } from "../shared/errors";
-import { isAtom, needsParens, sanitizeRuleName } from "./gbnf-text";
+import { isAtom, mapNames, needsParens, sanitizeRuleName } from "./gbnf-text";
 
 /** llama.cpp's MAX_REPETITION_THRESHOLD. */
 export const LLAMA_MAX_REPETITION = 2000;
@@ -102,6 +102,7 @@ export class GrammarBuilder {
 
   private rep(hint: string, unit: string, min: number, max: number): string {
     if (max === Infinity) {
+      if (min === 1) return `${unit}+`;
       const fixed = this.fixed(hint, unit, min);
       return [fixed, `${unit}*`].filter(Boolean).join(" ");
     }
@@ -146,16 +147,46 @@ export class GrammarBuilder {
     }
   }
 
-  /** The grammar text: `root` first, then rules in creation order. */
+  /**
+   * The grammar text: `root` first, then rules in creation order. Alias rules
+   * (body = one rule name) are folded away, and a rule used only by `root` as
+   * its whole body is moved into it.
+   */
   render(root = "root"): string {
-    const lines: string[] = [];
     const names = [root, ...this.order.filter((n) => n !== root)];
+    const bodies = new Map<string, string>();
     for (const name of names) {
       const body = this.bodies.get(name);
       if (body === undefined) throw new Error(`assertion failed: rule ${name} has no body`);
-      lines.push(`${name} ::= ${body}`);
+      bodies.set(name, body);
     }
-    return lines.join("\n") + "\n";
+    const isName = (b: string) => /^[a-zA-Z0-9-]+$/.test(b);
+    // A rule whose whole body is a rule used nowhere else takes over that body.
+    const uses = new Map<string, number>();
+    for (const body of bodies.values()) mapNames(body, (t) => (uses.set(t, (uses.get(t) ?? 0) + 1), t));
+    for (const name of [...bodies.keys()]) {
+      let body = bodies.get(name);
+      while (body !== undefined && isName(body) && body !== name && bodies.has(body) && uses.get(body) === 1) {
+        const inner = bodies.get(body)!;
+        bodies.delete(body);
+        bodies.set(name, inner);
+        body = inner;
+      }
+    }
+    // Remaining aliases (body = one rule name) are folded into their target.
+    const alias = new Map<string, string>();
+    for (const [name, body] of bodies) if (name !== root && isName(body) && body !== name && bodies.has(body)) alias.set(name, body);
+    const resolve = (n: string): string => {
+      const seen = new Set<string>();
+      while (alias.has(n) && !seen.has(n)) {
+        seen.add(n);
+        n = alias.get(n)!;
+      }
+      return n;
+    };
+    for (const a of alias.keys()) if (resolve(a) !== a) bodies.delete(a);
+    for (const [name, body] of bodies) bodies.set(name, mapNames(body, (t) => (alias.has(t) ? resolve(t) : t)));
+    return [...bodies].map(([name, body]) => `${name} ::= ${body}`).join("\n") + "\n";
   }
 }
 

@@ -5,6 +5,7 @@
  * rather than fast; used by tests to prove what a grammar accepts.
  */
 import { GT, type ParsedGrammar } from "./gbnf-parser";
+import { type CpSet, complementSet, normSet } from "./gbnf-text";
 
 interface Flat {
   type: Int32Array;
@@ -33,7 +34,8 @@ function flatten(g: ParsedGrammar): Flat {
 }
 
 type Stack = number[];
-type Stacks = Map<string, Stack>;
+/** A recognizer state: the live parse stacks, keyed by their contents. */
+export type Stacks = Map<string, Stack>;
 
 const isEnd = (f: Flat, pos: number) => f.type[pos] === GT.END || f.type[pos] === GT.ALT;
 
@@ -143,4 +145,48 @@ export function isViablePrefix(grammar: ParsedGrammar, text: string, rootName = 
 /** The number of live parse stacks after `text` — an ambiguity gauge for tests. */
 export function stackCount(grammar: ParsedGrammar, text: string, rootName = "root"): number {
   return run(grammar, text, rootName, Infinity).size;
+}
+
+/** The code points a char element group (at `pos`) accepts. */
+function charSet(f: Flat, pos: number): CpSet {
+  const positive = f.type[pos] === GT.CHAR || f.type[pos] === GT.CHAR_ANY;
+  const ranges: CpSet = [];
+  do {
+    if (f.type[pos + 1] === GT.CHAR_RNG_UPPER) {
+      ranges.push([f.value[pos], f.value[pos + 1]]);
+      pos += 2;
+    } else if (f.type[pos] === GT.CHAR_ANY) {
+      ranges.push([0, 0x10ffff]);
+      pos += 1;
+    } else {
+      ranges.push([f.value[pos], f.value[pos]]);
+      pos += 1;
+    }
+  } while (f.type[pos] === GT.CHAR_ALT);
+  return positive ? normSet(ranges) : complementSet(ranges);
+}
+
+/** Step-by-step access to the recognizer (for samplers and incremental checks). */
+export class GbnfRecognizer {
+  private readonly f: Flat;
+  constructor(readonly grammar: ParsedGrammar, readonly rootName = "root") {
+    this.f = flatten(grammar);
+  }
+  initial(): Stacks {
+    return initialStacks(this.grammar, this.f, this.rootName);
+  }
+  advance(state: Stacks, cp: number): Stacks {
+    return cp === 0 ? new Map() : accept(this.f, state, cp);
+  }
+  /** True when the input so far is a complete sentence. */
+  accepts(state: Stacks): boolean {
+    for (const s of state.values()) if (s.length === 0) return true;
+    return false;
+  }
+  /** Every code point some live stack accepts next. */
+  nextChars(state: Stacks): CpSet {
+    const sets: CpSet = [];
+    for (const s of state.values()) if (s.length) sets.push(...charSet(this.f, s[s.length - 1]));
+    return normSet(sets);
+  }
 }

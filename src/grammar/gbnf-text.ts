@@ -193,6 +193,40 @@ export function altExpr(alts: string[]): string {
 
 /** Join sequence parts (dropping empty ones), parenthesising alternations. */
 export function seqExpr(parts: string[]): string {
-  const ps = parts.filter((p) => p !== "" && p !== "\"\"").map((p) => (needsParens(p) ? `(${p})` : p));
+  const ps: string[] = [];
+  for (const p of parts) {
+    if (p === "" || p === "\"\"") continue;
+    const last = ps[ps.length - 1];
+    if (last !== undefined && PURE_LITERAL.test(last) && PURE_LITERAL.test(p)) ps[ps.length - 1] = last.slice(0, -1) + p.slice(1);
+    else ps.push(needsParens(p) ? `(${p})` : p);
+  }
   return ps.length ? ps.join(" ") : "\"\"";
+}
+
+const PURE_LITERAL = /^"(?:[^"\\]|\\.)*"$/;
+
+/** Rewrite every rule-name token in a GBNF body (literals and classes untouched). */
+export function mapNames(body: string, fn: (name: string) => string): string {
+  let out = "";
+  for (let i = 0; i < body.length; ) {
+    const c = body[i];
+    if (c === "\"" || c === "[") {
+      const close = c === "\"" ? "\"" : "]";
+      let j = i + 1;
+      while (j < body.length && body[j] !== close) j += body[j] === "\\" ? 2 : 1;
+      out += body.slice(i, j + 1);
+      i = j + 1;
+    } else if (/[a-zA-Z0-9-]/.test(c)) {
+      let j = i;
+      while (j < body.length && /[a-zA-Z0-9-]/.test(body[j])) j++;
+      const tok = body.slice(i, j);
+      // digits after "{" or "," are repetition counts, not names
+      out += /^[0-9]+$/.test(tok) ? tok : fn(tok);
+      i = j;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }

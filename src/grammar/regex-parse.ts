@@ -29,8 +29,8 @@ export const ANY: CpSet = [[0, MAX_CP]];
 const SYNTAX = "^$\\.*+?()[]{}|/-";
 
 export class RegexError extends InvalidRequestError {
-  constructor(pattern: string, message: string, param = "response_format") {
-    super(`unsupported pattern ${JSON.stringify(pattern)}: ${message}`, param, "unsupported_schema");
+  constructor(readonly pattern: string, readonly detail: string, param = "response_format") {
+    super(`unsupported pattern ${JSON.stringify(pattern)}: ${detail}`, param, "unsupported_schema");
   }
 }
 

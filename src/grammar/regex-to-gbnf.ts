@@ -9,7 +9,7 @@
  */
 import { InvalidRequestError } from "../shared/errors";
 import { GrammarBuilder, paren } from "./gbnf-builder";
-import { altExpr, jsonCharExpr, jsonEscapeCp, gbnfLiteral, seqExpr } from "./gbnf-text";
+import { MAX_CP, altExpr, jsonCharExpr, jsonEscapeCp, gbnfLiteral, seqExpr } from "./gbnf-text";
 import { ANY, type RNode, RegexError, parseRegex } from "./regex-parse";
 
 export type { RNode } from "./regex-parse";
@@ -97,7 +97,10 @@ function cap(n: RNode, budget: number): RNode {
     case "rep": {
       const [il, ih] = lengthRange(n.item);
       if (il === ih) return { ...n, max: Math.min(n.max, Math.floor(budget / il)) };
-      const count = Math.max(n.min, Math.min(n.max, 4, il > 0 ? Math.floor(budget / il) : 4));
+      // Small items: as many whole items as fit.
+      if (ih < Infinity && Math.floor(budget / ih) >= Math.max(n.min, 1)) return { ...n, max: Math.min(n.max, Math.floor(budget / ih)) };
+      // Few long repetitions rather than many short ones: about one per 8 characters, at most 4.
+      const count = Math.max(n.min, Math.min(n.max, 4, Math.max(1, Math.floor(budget / 8)), il > 0 ? Math.floor(budget / il) : 4));
       const per = Math.floor(budget / Math.max(count, 1));
       return { k: "rep", item: cap(n.item, per), min: n.min, max: count };
     }
@@ -142,6 +145,7 @@ export function emitRegex(n: RNode, b: GrammarBuilder, hint: string): string {
     case "bol": case "eol": throw new Error("assertion failed: anchors must be removed before emission");
     case "set":
       if (n.set.length === 0) throw new InvalidRequestError("unsupported pattern: an empty character class never matches", b.param, "unsupported_schema");
+      if (n.set.length === 1 && n.set[0][0] === 0 && n.set[0][1] === MAX_CP) return b.add("char", jsonCharExpr(ANY));
       return jsonCharExpr(n.set);
     case "seq": {
       const parts: string[] = [];

@@ -27,6 +27,7 @@ export { looksLikeJwt } from "./auth/oidc.ts";
 export type { GuardrailContext, GuardrailVerdict, Guardrails, StreamChecker } from "./guardrails/index.ts";
 export type { Lease, RateLimiter, TokenUsage, UsageSnapshot, UsageTracker } from "./limits/index.ts";
 export type { PolicyOptions } from "./options.ts";
+export { policyOptionsFromConfig } from "./from-config.ts";
 export { ALL_SCOPES, checkModelAllowed, hasScope, parseScopes, requireScope, SCOPES } from "./rbac/index.ts";
 export { readPolicyFile } from "./store/policy-store.ts";
 export type * from "./types.ts";

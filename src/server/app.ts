@@ -18,18 +18,48 @@ import { health, readiness } from "./routes/health";
 import type { ModelNaming } from "./routes/served-model";
 import { PromptRenderer } from "./prompt-renderer";
 import { servedModelId } from "./routes/served-model";
+import type { PolicyEngine } from "../policy";
+import { ANONYMOUS } from "../policy";
+import { createAccessGuard } from "./plugins/access";
+import { createTransportGuard } from "./plugins/transport";
+import { RequestPolicy } from "./request-policy";
+import { adminRoutes } from "./routes/admin";
 
 export interface AppDeps {
   config: Readonly<Config>;
   engine: EngineClient;
   metrics: ServerMetrics;
   log: Logger;
+  policy: PolicyEngine;
 }
 
 export const VERSION = "0.1.0";
 
 export function createApp(deps: AppDeps) {
-  const { engine, config, metrics, log } = deps;
+  const { engine, config, metrics, log, policy } = deps;
+  const access = createAccessGuard(policy, config.server.metrics_public);
+  const transport = createTransportGuard({ bindHost: config.server.host, allowedHosts: config.server.allowed_hosts, corsOrigins: config.server.cors_origins });
+  const admin = adminRoutes(policy);
+  const ipOf = (server: { requestIP(r: Request): { address: string } | null } | null, r: Request) => server?.requestIP(r)?.address ?? null;
+  const adminCtx = (request: Request, route: string, ip: string | null) => ({ actor: access.principalOf(request)?.id ?? "anonymous", sourceIp: ip, route });
+  /** A generation route: per-request policy hooks, rate-limit headers on the response. */
+  const generate = async (
+    handler: (rp: RequestPolicy) => Promise<Response | object>,
+    ctx: { request: Request; body: unknown; set: { headers: Record<string, string | number> }; server: unknown; route: string },
+  ) => {
+    const model = (ctx.body as { model?: unknown } | null)?.model;
+    const principal = access.principalOf(ctx.request) ?? ANONYMOUS;
+    const rp = new RequestPolicy(policy, principal, { route: ctx.route, model: typeof model === "string" ? model : "", sourceIp: ipOf(ctx.server as never, ctx.request) });
+    try {
+      const result = await handler(rp);
+      Object.assign(ctx.set.headers, rp.headers);
+      return result;
+    } catch (e) {
+      rp.finish(undefined, 500, e instanceof Error && "status" in e ? (e as never) : undefined);
+      Object.assign(ctx.set.headers, rp.headers);
+      throw e;
+    }
+  };
   // The model-dependent parts are built lazily: the engine may (re)load after the app exists.
   let naming: ModelNaming | undefined;
   let renderer: PromptRenderer | undefined;
@@ -63,8 +93,17 @@ export function createApp(deps: AppDeps) {
         exclude: ["/docs", "/docs/json"],
       }),
     )
-    .onError(({ error, code, request, path }) => {
+    .onRequest(async ({ request, set, server }) => {
+      const path = new URL(request.url).pathname;
+      transport.checkHost(request.headers);
+      const cors = transport.corsHeaders(request.headers);
+      if (request.method === "OPTIONS") return new Response(null, { status: cors["access-control-allow-origin"] ? 204 : 404, headers: cors });
+      Object.assign(set.headers, cors);
+      await access.check(request, path, ipOf(server as never, request));
+    })
+    .onError(({ error, code, request, path, server }) => {
       const e = toInferFluxError(error, code, log);
+      if (e.status === 401) policy.audit.log({ type: "auth_failure", actor: null, sourceIp: ipOf(server as never, request), route: path, outcome: e.code, status: 401 });
       metrics.errors.inc({ code: e.code });
       metrics.requests.inc({ route: routeLabel(path, e.code), status: String(e.status) });
       countedErrors.add(request);
@@ -89,8 +128,26 @@ export function createApp(deps: AppDeps) {
     .get("/openapi.json", ({ request }) => fetch(new URL("/docs/json", request.url)).catch(() => new Response("{}", { status: 500 })))
     .get("/v1/models", () => (ensureModelParts(), listModels(engine, naming)))
     .get("/v1/models/:id", ({ params }) => (ensureModelParts(), getModel(engine, naming, decodeURIComponent(params.id))))
-    .post("/v1/chat/completions", ({ body, request }) => chatCompletions(routeDeps, body, request.signal, request.headers), jsonBody(ChatCompletionRequestSchema, "Chat completion"))
-    .post("/v1/completions", ({ body, request }) => completions(routeDeps, body, request.signal, request.headers), jsonBody(CompletionRequestSchema, "Text completion"))
+    .get("/v1/usage", ({ request }) => {
+      const p = access.principalOf(request);
+      // Admins (and everyone when auth is off) see all usage, ids masked; other callers see their own.
+      if (p && p.kind !== "anonymous" && !p.scopes.has("admin")) return { object: "usage", id: p.id, usage: policy.usage.forPrincipal(p) };
+      return { object: "usage", ...policy.usageSnapshot({ maskIds: true }) };
+    })
+    .post("/v1/chat/completions", (c) => generate((rp) => chatCompletions(routeDeps, c.body, c.request.signal, c.request.headers, rp), { ...c, route: "/v1/chat/completions" }), jsonBody(ChatCompletionRequestSchema, "Chat completion"))
+    .post("/v1/completions", (c) => generate((rp) => completions(routeDeps, c.body, c.request.signal, c.request.headers, rp), { ...c, route: "/v1/completions" }), jsonBody(CompletionRequestSchema, "Text completion"))
+    .get("/v1/admin/api_keys", () => admin.listKeys())
+    .post("/v1/admin/api_keys", ({ body, request, server }) => admin.createKey(body, adminCtx(request, "/v1/admin/api_keys", ipOf(server as never, request))), { parse: "json" })
+    .get("/v1/admin/api_keys/:id", ({ params }) => admin.getKey(params.id))
+    .patch("/v1/admin/api_keys/:id", ({ params, body, request, server }) => admin.updateKey(params.id, body, adminCtx(request, "/v1/admin/api_keys/:id", ipOf(server as never, request))), { parse: "json" })
+    .delete("/v1/admin/api_keys/:id", ({ params, request, server }) => admin.deleteKey(params.id, adminCtx(request, "/v1/admin/api_keys/:id", ipOf(server as never, request))))
+    .post("/v1/admin/api_keys/:id/revoke", ({ params, request, server }) => admin.revokeKey(params.id, adminCtx(request, "/v1/admin/api_keys/:id/revoke", ipOf(server as never, request))))
+    .post("/v1/admin/api_keys/:id/rotate", ({ params, request, server }) => admin.rotateKey(params.id, adminCtx(request, "/v1/admin/api_keys/:id/rotate", ipOf(server as never, request))))
+    .get("/v1/admin/guardrails", () => admin.getGuardrails())
+    .put("/v1/admin/guardrails", ({ body, request, server }) => admin.setGuardrails(body, adminCtx(request, "/v1/admin/guardrails", ipOf(server as never, request))), { parse: "json" })
+    .get("/v1/admin/rate_limit", () => admin.getRateLimit())
+    .put("/v1/admin/rate_limit", ({ body, request, server }) => admin.setRateLimit(body, adminCtx(request, "/v1/admin/rate_limit", ipOf(server as never, request))), { parse: "json" })
+    .get("/v1/admin/policy", () => admin.exportPolicy())
     .onAfterResponse(({ path, set, request }) => {
       if (countedErrors.has(request)) return;
       metrics.requests.inc({ route: path, status: String(set.status ?? 200) });

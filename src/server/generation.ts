@@ -10,6 +10,7 @@ import { errorEnvelope } from "../protocol/errors";
 import { InferFluxError } from "../shared/errors";
 import type { ServerMetrics } from "../metrics/server-metrics";
 import type { Logger } from "../shared/logger";
+import type { RequestPolicy } from "./request-policy";
 
 export interface GenerationDeps {
   engine: EngineClient;
@@ -36,7 +37,7 @@ function record(deps: GenerationDeps, usage: Usage | undefined, startMs: number,
 }
 
 /** Runs a request to the end and returns everything it produced. */
-export async function collect(deps: GenerationDeps, req: EngineRequest, signal: AbortSignal): Promise<Collected> {
+export async function collect(deps: GenerationDeps, req: EngineRequest, signal: AbortSignal, rp: RequestPolicy): Promise<Collected> {
   const start = performance.now();
   const ctl = new AbortController();
   const onAbort = () => ctl.abort();
@@ -49,12 +50,18 @@ export async function collect(deps: GenerationDeps, req: EngineRequest, signal: 
       first ??= performance.now();
       outputs.push(out);
       text += out.text;
+      rp.checkOutput(out.text);
       if (out.finishReason) {
         record(deps, out.usage, start, first);
+        rp.endOutput();
+        rp.finish(out.usage);
         return { text, outputs, finish: out, usage: out.usage! };
       }
     }
     throw new InferFluxError(500, "server_error", "engine_stream_ended", "the engine ended the request without a result");
+  } catch (e) {
+    rp.finish(undefined, 500, e instanceof InferFluxError ? e : undefined);
+    throw e;
   } finally {
     signal.removeEventListener("abort", onAbort);
     ctl.abort();
@@ -75,17 +82,18 @@ export interface StreamFormatter {
  * An engine error after the stream began is sent as an error event. Client
  * disconnect (cancel or request.signal) aborts the engine request at once.
  */
-export async function streamResponse(deps: GenerationDeps, req: EngineRequest, signal: AbortSignal, fmt: StreamFormatter): Promise<Response> {
+export async function streamResponse(deps: GenerationDeps, req: EngineRequest, signal: AbortSignal, fmt: StreamFormatter, rp: RequestPolicy): Promise<Response> {
   const start = performance.now();
   const ctl = new AbortController();
-  const iterable = deps.engine.submit(req, ctl.signal); // throws 429/503 before any byte is sent
-  const iterator = iterable[Symbol.asyncIterator]();
-  // Wait for the first output so that errors known at admission (prompt too long) are a proper HTTP status.
   let firstResult: IteratorResult<RequestOutput>;
+  let iterator: AsyncIterator<RequestOutput>;
   try {
+    iterator = deps.engine.submit(req, ctl.signal)[Symbol.asyncIterator](); // throws 429/503 before any byte is sent
+    // Wait for the first output so that errors known at admission (prompt too long) are a proper HTTP status.
     firstResult = await iterator.next();
   } catch (e) {
     ctl.abort();
+    rp.finish(undefined, 500, e instanceof InferFluxError ? e : undefined);
     throw e;
   }
   const first = performance.now();
@@ -100,19 +108,23 @@ export async function streamResponse(deps: GenerationDeps, req: EngineRequest, s
         let res = firstResult;
         while (!res.done) {
           const out = res.value;
+          rp.checkOutput(out.text); // a blocked completion ends the stream with a policy error event
           for (const c of fmt.output(out)) send(c);
           if (out.finishReason) {
             finished = true;
             record(deps, out.usage, start, first);
+            rp.endOutput();
             if (fmt.usage && out.usage) send(fmt.usage(out.usage));
+            rp.finish(out.usage);
             break;
           }
           res = await iterator.next();
         }
         controller.enqueue(SSE_DONE);
       } catch (e) {
-        if (!ctl.signal.aborted) {
-          const err = e instanceof InferFluxError ? e : new InferFluxError(500, "server_error", "internal_error", "internal server error");
+        const err = e instanceof InferFluxError ? e : new InferFluxError(500, "server_error", "internal_error", "internal server error");
+        rp.finish(undefined, err.status, err);
+        if (!ctl.signal.aborted || e instanceof InferFluxError && e.code === "content_policy_violation") {
           if (!(e instanceof InferFluxError)) deps.log.error("stream failed", { error: String(e) });
           send(errorEnvelope(err));
           controller.enqueue(SSE_DONE);
@@ -131,5 +143,5 @@ export async function streamResponse(deps: GenerationDeps, req: EngineRequest, s
       ctl.abort();
     },
   });
-  return new Response(body, { status: 200, headers: SSE_HEADERS });
+  return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...rp.headers } });
 }

@@ -21,7 +21,9 @@ function files(dir: string): string[] {
 /** The area of a file: "src/<module>", "ffi", "cli". */
 function areaOf(path: string): string {
   const rel = relative(ROOT, path).split("/");
-  return rel[0] === "src" ? (rel.length > 2 ? `src/${rel[1]}` : "src/main") : rel[0];
+  if (rel[0] !== "src") return rel[0];
+  // src/main.ts and "../main" are the composition root; anything else under src/ is its module folder.
+  return rel.length > 2 || !/^main(\.ts)?$/.test(rel[1]) ? `src/${rel[1].replace(/\.ts$/, "")}` : "src/main";
 }
 
 const ALLOWED: Record<string, string[]> = {

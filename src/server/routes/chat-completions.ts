@@ -7,6 +7,7 @@ import { InvalidRequestError } from "../../shared/errors";
 import { randomId } from "../../shared/ids";
 import type { EngineRequest, RequestOutput } from "../../engine/messages";
 import { collect, streamResponse, type GenerationDeps } from "../generation";
+import type { RequestPolicy } from "../request-policy";
 import { requireModel, type ModelNaming } from "./served-model";
 import type { PromptRenderer } from "../prompt-renderer";
 import { grammarFor } from "../structured-output";
@@ -17,12 +18,13 @@ export interface ChatRouteDeps extends GenerationDeps {
   defaultMaxTokens: number;
 }
 
-export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal: AbortSignal, headers: Headers): Promise<Response | object> {
+export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal: AbortSignal, headers: Headers, rp: RequestPolicy): Promise<Response | object> {
   const req = validateBody(ChatCompletionRequestSchema, body);
   const info = requireModel(deps.engine, deps.naming, req.model);
   rejectUnsupported(req);
   const renderer = deps.renderer()!;
-  const prompt = renderer.renderChat(req.messages);
+  const rendered = renderer.renderChat(req.messages);
+  const prompt = { ...rendered, text: await rp.admitPrompt(rendered.text) };
   const wantLogprobs = req.logprobs === true;
   if (req.top_logprobs != null && !wantLogprobs) throw new InvalidRequestError("top_logprobs requires logprobs: true", "top_logprobs");
   const params = toSamplingParams(req, req.max_completion_tokens ?? req.max_tokens, wantLogprobs ? (req.top_logprobs ?? 0) : -1, {
@@ -31,6 +33,7 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
     defaultMaxTokens: deps.defaultMaxTokens,
   });
   params.stop = [...params.stop, ...renderer.stopStrings];
+  rp.acquire(Math.ceil(prompt.text.length / 4) + params.maxTokens);
   const id = randomId("chatcmpl");
   const engineReq: EngineRequest = {
     id,
@@ -58,9 +61,9 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
         return chunks;
       },
       usage: includeUsage ? (u) => ({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usageObject(u) }) : undefined,
-    });
+    }, rp);
   }
-  const r = await collect(deps, engineReq, signal);
+  const r = await collect(deps, engineReq, signal, rp);
   const lps = r.outputs.flatMap((o) => o.logprobs ?? []);
   return {
     id,

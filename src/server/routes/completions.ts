@@ -7,6 +7,7 @@ import { InvalidRequestError } from "../../shared/errors";
 import { randomId } from "../../shared/ids";
 import type { EngineRequest, PromptInput, RequestOutput } from "../../engine/messages";
 import { collect, streamResponse, type GenerationDeps } from "../generation";
+import type { RequestPolicy } from "../request-policy";
 import { requireModel, type ModelNaming } from "./served-model";
 import { priorityOf } from "./chat-completions";
 import { grammarFor } from "../structured-output";
@@ -28,17 +29,19 @@ function promptInput(p: CompletionRequest["prompt"]): PromptInput {
   return { tokens: first };
 }
 
-export async function completions(deps: CompletionRouteDeps, body: unknown, signal: AbortSignal, headers: Headers): Promise<Response | object> {
+export async function completions(deps: CompletionRouteDeps, body: unknown, signal: AbortSignal, headers: Headers, rp: RequestPolicy): Promise<Response | object> {
   const req = validateBody(CompletionRequestSchema, body);
   const info = requireModel(deps.engine, deps.naming, req.model);
   if (req.suffix) throw new InvalidRequestError("suffix (fill-in-the-middle) is not supported", "suffix", "unsupported_parameter");
-  const prompt = promptInput(req.prompt);
+  const raw = promptInput(req.prompt);
+  const prompt: PromptInput = "text" in raw ? { ...raw, text: await rp.admitPrompt(raw.text) } : (await rp.admitPrompt(""), raw);
   const nLogprobs = req.logprobs ?? -1;
   const params = toSamplingParams(req, req.max_tokens ?? 16, nLogprobs, {
     nVocab: info.nVocab,
     nCtx: info.nCtx,
     defaultMaxTokens: deps.defaultMaxTokens,
   });
+  rp.acquire(("text" in prompt ? Math.ceil(prompt.text.length / 4) : prompt.tokens.length) + params.maxTokens);
   const id = randomId("cmpl");
   const engineReq: EngineRequest = { id, prompt, params, grammar: grammarFor(req), priority: priorityOf(req.priority, headers) };
   const created = Math.floor(Date.now() / 1000);
@@ -63,9 +66,9 @@ export async function completions(deps: CompletionRouteDeps, body: unknown, sign
         return chunks;
       },
       usage: includeUsage ? (u) => ({ id, object: "text_completion", created, model, system_fingerprint: null, choices: [], usage: usageObject(u) }) : undefined,
-    });
+    }, rp);
   }
-  const r = await collect(deps, engineReq, signal);
+  const r = await collect(deps, engineReq, signal, rp);
   const lps = r.outputs.flatMap((o) => o.logprobs ?? []);
   return {
     id,

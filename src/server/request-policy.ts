@@ -1,0 +1,89 @@
+/**
+ * The policy steps around one generation request: model permission, prompt
+ * guardrails, rate-limit lease, output guardrails (streaming too), usage and
+ * the audit line. Routes call these hooks; the policy logic lives in src/policy.
+ */
+import type { PolicyEngine, Principal, Lease, StreamChecker, GuardrailVerdict } from "../policy";
+import { InferFluxError } from "../shared/errors";
+import type { Usage } from "../engine/messages";
+
+export class PolicyViolationError extends InferFluxError {
+  constructor(direction: "prompt" | "completion", reasons: string[]) {
+    super(400, "invalid_request_error", "content_policy_violation", `the ${direction} was blocked by policy (${reasons.join(", ") || "guardrail"})`);
+  }
+}
+
+export interface RequestInfo {
+  route: string;
+  model: string;
+  sourceIp: string | null;
+}
+
+export class RequestPolicy {
+  private lease: Lease | undefined;
+  private output: StreamChecker | undefined;
+  private readonly verdicts: GuardrailVerdict[] = [];
+  private readonly startMs = performance.now();
+  private completion = "";
+  private done = false;
+  /** Headers to add to the response (x-ratelimit-*). */
+  headers: Record<string, string> = {};
+
+  constructor(private readonly policy: PolicyEngine, readonly principal: Principal, private readonly info: RequestInfo, private promptText = "") {}
+
+  /** Checks model access and the prompt; returns the prompt text to use (redacted when configured). */
+  async admitPrompt(text: string): Promise<string> {
+    this.policy.checkModel(this.principal, this.info.model);
+    const v = await this.policy.guardrails.evaluate({ text, direction: "prompt", principal: this.principal, model: this.info.model, route: this.info.route });
+    this.promptText = text;
+    if (v.action !== "allow") this.verdicts.push(v);
+    if (!v.allowed) throw new PolicyViolationError("prompt", v.reasons);
+    return v.redactedText ?? text;
+  }
+
+  /** Takes the rate-limit lease (throws 429 with headers). */
+  acquire(estimatedTokens: number): void {
+    this.lease = this.policy.limits.acquire(this.principal, estimatedTokens);
+    this.headers = { ...this.lease.headers };
+    this.output = this.policy.guardrails.createStreamChecker();
+  }
+
+  /** Feeds completion text; throws PolicyViolationError as soon as blocked text appears. */
+  checkOutput(delta: string): void {
+    this.completion += delta;
+    const v = this.output?.push(delta);
+    if (v && !v.allowed) {
+      this.verdicts.push(v);
+      throw new PolicyViolationError("completion", v.reasons);
+    }
+  }
+
+  /** The end of the output: the final whole-text check. */
+  endOutput(): void {
+    const v = this.output?.end();
+    if (v && v.action !== "allow") this.verdicts.push(v);
+    if (v && !v.allowed) throw new PolicyViolationError("completion", v.reasons);
+  }
+
+  finish(usage: Usage | undefined, status = 200, error?: InferFluxError): void {
+    if (this.done) return;
+    this.done = true;
+    const tokens = usage ? { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens } : undefined;
+    if (error) this.lease?.fail(tokens);
+    else this.lease?.settle(tokens ?? 0);
+    this.policy.audit.log({
+      type: "request",
+      actor: this.principal.id,
+      sourceIp: this.info.sourceIp,
+      route: this.info.route,
+      model: this.info.model,
+      outcome: error ? error.code : "success",
+      status: error ? error.status : status,
+      usage: usage ? { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens } : null,
+      latencyMs: Math.round((performance.now() - this.startMs) * 1000) / 1000,
+      verdicts: this.verdicts.length ? this.verdicts.map((v) => ({ action: v.action, reasons: v.reasons })) : null,
+      prompt: this.promptText,
+      completion: this.completion,
+    });
+  }
+}
