@@ -58,6 +58,13 @@ export const ConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    cache: T.Object(
+      {
+        enabled: T.Boolean({ default: true, description: "Radix prefix cache: reuse the KV of shared prompt prefixes" }),
+        holders: Int({ minimum: 1, maximum: 250, default: 32, description: "Sequence ids reserved to hold cached prefixes (distinct branches cached at once)" }),
+      },
+      { default: {} },
+    ),
     auth: T.Object(
       {
         api_keys: T.Array(

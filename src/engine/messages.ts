@@ -51,6 +51,8 @@ export interface EngineInit {
   stepTokenBudget: number;
   /** Largest prompt chunk one sequence may prefill in one step. */
   prefillChunk: number;
+  /** Sequence ids reserved to hold cached prefixes (0 disables the prefix cache). */
+  cacheHolders: number;
   logLevel: string;
 }
 
@@ -134,6 +136,10 @@ export interface EngineStats {
   stepsTotal: number;
   tokensGenerated: number;
   promptTokensProcessed: number;
+  preemptions: number;
+  prefixCache: { queries: number; hits: number; hitTokens: number; cachedTokens: number; evictedTokens: number; locks: number };
+  /** Grammar samples that needed the full vocabulary mask. */
+  grammarMaskedSamples: number;
 }
 
 export type FromWorker =

@@ -238,13 +238,14 @@ class Parser {
         nPrevRules = 1;
         while (this.at(pos) !== "]") {
           if (pos >= this.src.length) this.fail(pos, "unexpected end of input");
+          const itemStart = pos;
           const [cp, next] = this.char(pos);
           pos = next;
           rule.push({ type: lastSymStart < rule.length ? GT.CHAR_ALT : startType, value: cp });
           if (this.at(pos) === "-" && this.at(pos + 1) !== "]") {
             if (pos + 1 >= this.src.length) this.fail(pos + 1, "unexpected end of input");
             const [hi, after] = this.char(pos + 1);
-            if (hi < cp) this.fail(pos, "character range is out of order");
+            if (hi < cp) this.fail(itemStart, "character range is out of order");
             pos = after;
             rule.push({ type: GT.CHAR_RNG_UPPER, value: hi });
           }

@@ -99,10 +99,12 @@ function cap(n: RNode, budget: number): RNode {
       if (il === ih) return { ...n, max: Math.min(n.max, Math.floor(budget / il)) };
       // Small items: as many whole items as fit.
       if (ih < Infinity && Math.floor(budget / ih) >= Math.max(n.min, 1)) return { ...n, max: Math.min(n.max, Math.floor(budget / ih)) };
-      // Few long repetitions rather than many short ones: about one per 8 characters, at most 4.
-      const count = Math.max(n.min, Math.min(n.max, 4, Math.max(1, Math.floor(budget / 8)), il > 0 ? Math.floor(budget / il) : 4));
-      const per = Math.floor(budget / Math.max(count, 1));
-      return { k: "rep", item: cap(n.item, per), min: n.min, max: count };
+      // Variable-width items: a few shapes (1 long item, 2 medium, 4 or 8 short ones), each within budget.
+      const shapes = [...new Set([1, 2, 4, 8].map((c) => Math.max(c, n.min)))]
+        .filter((c) => c <= Math.max(n.max, n.min) && Math.floor(budget / Math.max(c, 1)) >= il && (c > 0 || n.min === 0));
+      const alts: RNode[] = shapes.map((c) => ({ k: "rep", item: cap(n.item, Math.floor(budget / c)), min: n.min, max: Math.min(c, n.max) }));
+      if (alts.length === 0) return { k: "rep", item: n.item, min: n.min, max: n.min };
+      return alts.length === 1 ? alts[0] : { k: "alt", alts };
     }
     default:
       return n;

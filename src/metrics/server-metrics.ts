@@ -19,6 +19,14 @@ export function createServerMetrics() {
     kvUsage: registry.register(new Gauge("inferflux_kv_cache_usage_ratio", "Fraction of KV cells in use")),
     engineUp: registry.register(new Gauge("inferflux_engine_ready", "1 when a model is loaded and the engine is ready")),
     engineRestarts: registry.register(new Counter("inferflux_engine_restarts_total", "Engine worker restarts")),
+    freeSequences: registry.register(new Gauge("inferflux_engine_free_sequences", "Sequence slots free")),
+    kvUsedCells: registry.register(new Gauge("inferflux_kv_cache_used_cells", "KV cells in use (running sequences and cached prefixes)")),
+    prefixQueries: registry.register(new Gauge("inferflux_prefix_cache_queries_total", "Prefix cache lookups since the engine started")),
+    prefixHits: registry.register(new Gauge("inferflux_prefix_cache_hits_total", "Prefix cache lookups that reused tokens")),
+    prefixHitTokens: registry.register(new Gauge("inferflux_prefix_cache_hit_tokens_total", "Prompt tokens reused from the prefix cache")),
+    prefixCachedTokens: registry.register(new Gauge("inferflux_prefix_cache_tokens", "Tokens held by the prefix cache")),
+    prefixLocks: registry.register(new Gauge("inferflux_prefix_cache_pins", "Prefix cache pins held by running requests")),
+    preemptions: registry.register(new Gauge("inferflux_engine_preemptions_total", "Sequences preempted for KV space")),
   };
 }
 

@@ -17,6 +17,20 @@ export interface SchedulerOptions {
   prefillChunk: number;
 }
 
+/**
+ * How the scheduler works with a prefix cache (all optional): cells the
+ * cache holds, the cached prefix a waiting sequence would reuse, reclaiming
+ * cache cells, and the moment a sequence gets its slot (to copy its prefix in).
+ */
+export interface SchedulerHooks {
+  cacheCells(): number;
+  cachedPrefix(seq: Sequence): number;
+  reclaim(cells: number): number;
+  onAdmit(seq: Sequence): void;
+  /** A running sequence is about to lose its slot (its KV is still intact). */
+  onPreempt(seq: Sequence, seqId: number): void;
+}
+
 /** One sequence's share of a step: feed tokens[from, from+count); sample after the last one if `sample`. */
 export interface StepItem {
   seq: Sequence;
@@ -30,7 +44,7 @@ export class Scheduler {
   private readonly running: Sequence[] = [];
   private readonly freeSeqIds: number[];
 
-  constructor(readonly options: SchedulerOptions) {
+  constructor(readonly options: SchedulerOptions, private readonly hooks?: SchedulerHooks) {
     if (options.maxRunning < 1) throw new RangeError("maxRunning must be >= 1");
     if (options.stepTokenBudget < options.maxRunning) throw new RangeError("stepTokenBudget must be >= maxRunning");
     this.freeSeqIds = Array.from({ length: options.maxRunning }, (_, i) => options.maxRunning - 1 - i);
@@ -45,10 +59,10 @@ export class Scheduler {
   get numFreeSlots(): number {
     return this.freeSeqIds.length;
   }
-  /** KV cells held by running sequences. */
+  /** KV cells held by running sequences beyond what they share with the cache, plus the cache's own. */
   get kvUsed(): number {
-    let n = 0;
-    for (const s of this.running) n += s.nPast;
+    let n = this.hooks?.cacheCells() ?? 0;
+    for (const s of this.running) n += s.nPast - s.cachedTokens;
     return n;
   }
   runningSequences(): readonly Sequence[] {
@@ -77,12 +91,15 @@ export class Scheduler {
     let kvFree = this.options.kvCells - this.kvUsed - this.running.length;
     while (this.waiting.length && this.freeSeqIds.length) {
       const next = this.waiting[0];
-      if (next.tokens.length > kvFree && this.running.length > 0) break;
+      const need = next.tokens.length - (this.hooks?.cachedPrefix(next) ?? 0);
+      if (need > kvFree && this.hooks) kvFree += this.hooks.reclaim(need - kvFree);
+      if (need > kvFree && this.running.length > 0) break;
       this.waiting.shift();
       next.seqId = this.freeSeqIds.pop()!;
       next.state = "running";
       this.running.push(next);
-      kvFree -= next.tokens.length;
+      this.hooks?.onAdmit(next);
+      kvFree -= next.tokens.length - next.cachedTokens;
     }
     // 3. Prefill chunks, oldest first, within the remaining budget.
     for (const seq of this.running) {
@@ -134,9 +151,11 @@ export class Scheduler {
     for (const s of this.running) {
       if (s.priority < victim.priority || (s.priority === victim.priority && s.arrivalMs > victim.arrivalMs)) victim = s;
     }
+    this.hooks?.onPreempt(victim, victim.seqId);
     const seqId = this.finish(victim);
     victim.state = "waiting";
     victim.nPast = 0;
+    victim.cachedTokens = 0;
     victim.preemptions++;
     this.waiting.unshift(victim);
     return { seq: victim, seqId };

@@ -12,8 +12,10 @@ export class Sequence {
   readonly tokens: number[];
   /** How many of `tokens` are in the KV cache now. */
   nPast = 0;
-  /** Prompt tokens served from a cache instead of being computed. */
+  /** Tokens in the KV cache that were copied from the prefix cache on the latest admission. */
   cachedTokens = 0;
+  /** Prompt tokens served from the cache on the first admission (usage.cached_tokens). */
+  promptCachedTokens = 0;
   /** Generated token count. */
   nGenerated = 0;
   /** Times this sequence was preempted and had to recompute. */
@@ -34,11 +36,6 @@ export class Sequence {
   }
 
   readonly nPrompt: number;
-
-  /** True while tokens remain to be fed before the next sample. */
-  get needsPrefill(): boolean {
-    return this.nPast < this.tokens.length - 1 || (this.nPast === 0 && this.tokens.length > 0);
-  }
 
   /** Tokens not yet in the KV cache. */
   get pending(): number {

@@ -121,6 +121,14 @@ export function createApp(deps: AppDeps) {
           metrics.engineRunning.set(s.running);
           metrics.engineWaiting.set(s.waiting);
           metrics.kvUsage.set(s.kvTotalCells ? s.kvUsedCells / s.kvTotalCells : 0);
+          metrics.kvUsedCells.set(s.kvUsedCells);
+          metrics.freeSequences.set(s.freeSequences);
+          metrics.prefixQueries.set(s.prefixCache.queries);
+          metrics.prefixHits.set(s.prefixCache.hits);
+          metrics.prefixHitTokens.set(s.prefixCache.hitTokens);
+          metrics.prefixCachedTokens.set(s.prefixCache.cachedTokens);
+          metrics.prefixLocks.set(s.prefixCache.locks);
+          metrics.preemptions.set(s.preemptions);
         }
       }
       return new Response(metrics.registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });

@@ -10,6 +10,7 @@ import { Utf8Stream } from "../shared/utf8";
 import type { Logger } from "../shared/logger";
 import type { EngineRequest, EngineStats, FinishReason, RequestOutput, TokenLogprob } from "../engine/messages";
 import type { Runner } from "./runner";
+import { PrefixCache } from "./prefix-cache";
 
 interface Active {
   req: EngineRequest;
@@ -26,16 +27,33 @@ export class EngineCore {
   private readonly active = new Map<string, Active>();
   private readonly pendingOutputs = new Map<string, RequestOutput>();
   private nextHandle = 1;
-  private stats = { stepsTotal: 0, tokensGenerated: 0, promptTokensProcessed: 0 };
+  private stats = { stepsTotal: 0, tokensGenerated: 0, promptTokensProcessed: 0, preemptions: 0 };
+  private readonly cache: PrefixCache | undefined;
 
   constructor(private readonly runner: Runner, private readonly log: Logger, stepTokenBudget: number, prefillChunk: number) {
     const budget = Math.min(stepTokenBudget, runner.ctx.nBatch);
-    this.scheduler = new Scheduler({
-      maxRunning: runner.ctx.nSeqMax,
-      kvCells: runner.ctx.nCtx,
-      stepTokenBudget: Math.max(budget, runner.ctx.nSeqMax),
-      prefillChunk: Math.max(1, Math.min(prefillChunk, budget)),
-    });
+    const parallel = runner.init.parallel;
+    const holders = Array.from({ length: runner.ctx.nSeqMax - parallel }, (_, i) => parallel + i);
+    const cache = holders.length ? new PrefixCache(runner.ctx, holders, log) : undefined;
+    this.cache = cache;
+    this.scheduler = new Scheduler(
+      {
+        maxRunning: parallel,
+        kvCells: runner.ctx.nCtx,
+        stepTokenBudget: Math.max(budget, parallel),
+        prefillChunk: Math.max(1, Math.min(prefillChunk, budget)),
+      },
+      cache && {
+        cacheCells: () => cache.cells,
+        cachedPrefix: (seq) => cache.peek(seq),
+        reclaim: (cells) => cache.evict(cells),
+        onAdmit: (seq) => cache.admit(seq),
+        onPreempt: (seq, seqId) => {
+          this.stats.preemptions++;
+          cache.retain(seq, seqId);
+        },
+      },
+    );
   }
 
   /** True while a step would do something: run sequences or deliver outputs. */
@@ -76,6 +94,7 @@ export class EngineCore {
       out: { id: req.id, text: "", tokenIds: [] },
       sentPromptCount: false,
     });
+    this.cache?.setNamespace(seq, req.cacheNamespace ?? "");
     this.scheduler.add(seq);
   }
 
@@ -113,6 +132,8 @@ export class EngineCore {
       kvTotalCells: this.runner.ctx.nCtx,
       freeSequences: this.scheduler.numFreeSlots,
       ...this.stats,
+      prefixCache: this.cache?.stats() ?? { queries: 0, hits: 0, hitTokens: 0, cachedTokens: 0, evictedTokens: 0, locks: 0 },
+      grammarMaskedSamples: this.runner.grammarMaskedSamples,
     };
   }
 
@@ -145,6 +166,9 @@ export class EngineCore {
 
   /** The cache cannot hold this step: give a lower-priority sequence's KV back, or end the only one. */
   private onKvFull(items: readonly StepItem[]): void {
+    // Cached prefixes go first; running work is preempted only when the cache has nothing left to give.
+    const want = items.reduce((n, it) => n + it.count, 0);
+    if (this.cache && this.cache.evict(want) > 0) return;
     const victim = this.scheduler.preemptOne();
     if (victim) {
       this.runner.clearSequence(victim.seqId);
@@ -182,7 +206,13 @@ export class EngineCore {
     if (reason !== "stop" || out.stopString === undefined) out.text += a.stop.push(a.utf8.end()).emit + a.stop.flush();
     out.finishReason = reason;
     if (error) out.error = error;
-    out.usage = { promptTokens: a.seq.nPrompt, completionTokens: a.seq.nGenerated, cachedTokens: a.seq.cachedTokens };
+    out.usage = { promptTokens: a.seq.nPrompt, completionTokens: a.seq.nGenerated, cachedTokens: a.seq.promptCachedTokens };
+    // What was computed stays reusable for later requests (not after an error: its KV may be incomplete).
+    if (this.cache && a.seq.state === "running") {
+      if (reason === "error") this.cache.release(a.seq);
+      else this.cache.retain(a.seq, a.seq.seqId);
+    }
+    this.cache?.forget(a.seq);
     const seqId = this.scheduler.finish(a.seq);
     this.runner.clearSequence(seqId);
     this.runner.freeSampler(a.handle);
