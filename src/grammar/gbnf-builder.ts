@@ -161,31 +161,28 @@ export class GrammarBuilder {
       bodies.set(name, body);
     }
     const isName = (b: string) => /^[a-zA-Z0-9-]+$/.test(b);
-    // A rule whose whole body is a rule used nowhere else takes over that body.
     const uses = new Map<string, number>();
     for (const body of bodies.values()) mapNames(body, (t) => (uses.set(t, (uses.get(t) ?? 0) + 1), t));
-    for (const name of [...bodies.keys()]) {
-      let body = bodies.get(name);
-      while (body !== undefined && isName(body) && body !== name && bodies.has(body) && uses.get(body) === 1) {
-        const inner = bodies.get(body)!;
-        bodies.delete(body);
-        bodies.set(name, inner);
-        body = inner;
-      }
-    }
-    // Remaining aliases (body = one rule name) are folded into their target.
-    const alias = new Map<string, string>();
-    for (const [name, body] of bodies) if (name !== root && isName(body) && body !== name && bodies.has(body)) alias.set(name, body);
-    const resolve = (n: string): string => {
-      const seen = new Set<string>();
-      while (alias.has(n) && !seen.has(n)) {
-        seen.add(n);
-        n = alias.get(n)!;
-      }
+    // An alias rule (body = one other rule) takes over that rule's body and name,
+    // except root, which only absorbs a rule nothing else uses.
+    const renamed = new Map<string, string>();
+    const current = (n: string): string => {
+      while (renamed.has(n)) n = renamed.get(n)!;
       return n;
     };
-    for (const a of alias.keys()) if (resolve(a) !== a) bodies.delete(a);
-    for (const [name, body] of bodies) bodies.set(name, mapNames(body, (t) => (alias.has(t) ? resolve(t) : t)));
+    for (const name of [...bodies.keys()]) {
+      for (;;) {
+        const body = bodies.get(name);
+        if (body === undefined || !isName(body)) break;
+        const target = current(body);
+        if (target === name || target === root || !bodies.has(target)) break;
+        if (name === root && (uses.get(target) ?? 0) > 1) break;
+        bodies.set(name, bodies.get(target)!);
+        bodies.delete(target);
+        renamed.set(target, name);
+      }
+    }
+    if (renamed.size) for (const [name, body] of bodies) bodies.set(name, mapNames(body, current));
     return [...bodies].map(([name, body]) => `${name} ::= ${body}`).join("\n") + "\n";
   }
 }

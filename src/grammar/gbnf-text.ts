@@ -196,14 +196,20 @@ export function seqExpr(parts: string[]): string {
   const ps: string[] = [];
   for (const p of parts) {
     if (p === "" || p === "\"\"") continue;
+    const q = needsParens(p) ? `(${p})` : p;
     const last = ps[ps.length - 1];
-    if (last !== undefined && PURE_LITERAL.test(last) && PURE_LITERAL.test(p)) ps[ps.length - 1] = last.slice(0, -1) + p.slice(1);
-    else ps.push(needsParens(p) ? `(${p})` : p);
+    const tail = last === undefined ? null : TAIL_LITERAL.exec(last);
+    const head = HEAD_LITERAL.exec(q);
+    if (tail && head) ps[ps.length - 1] = last!.slice(0, last!.length - 1) + q.slice(1);
+    else ps.push(q);
   }
   return ps.length ? ps.join(" ") : "\"\"";
 }
 
-const PURE_LITERAL = /^"(?:[^"\\]|\\.)*"$/;
+/** A literal ending a sequence (not followed by a repetition suffix). */
+const TAIL_LITERAL = /(?:^| )"(?:[^"\\]|\\.)*"$/;
+/** A literal starting a sequence (not followed by a repetition suffix). */
+const HEAD_LITERAL = /^"(?:[^"\\]|\\.)*"(?= |$)/;
 
 /** Rewrite every rule-name token in a GBNF body (literals and classes untouched). */
 export function mapNames(body: string, fn: (name: string) => string): string {

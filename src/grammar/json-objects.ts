@@ -153,7 +153,13 @@ export function objectExpr(ctx: Ctx, s: Schema, ptr: string, hint: string, depth
           out = seqExpr([`(${seqExpr([pre, item(m)])})?`, take]);
         } else {
           const alts = [take === null ? null : seqExpr([pre, item(m), take]), skip].filter((x): x is string => x !== null);
-          out = alts.length === 0 ? null : alts.length === 1 ? alts[0] : `(${alts.map((a) => (a === "" ? "\"\"" : a)).join(" | ")})`;
+          const nonEmpty = alts.filter((a) => a !== "");
+          if (alts.length === 0) out = null;
+          else if (nonEmpty.length === 0) out = "";
+          else {
+            const body = nonEmpty.length === 1 ? nonEmpty[0] : `(${nonEmpty.join(" | ")})`;
+            out = nonEmpty.length < alts.length ? `(${body})?` : body;
+          }
         }
       }
       if (out !== null && out !== "") out = ruleize(out, `rest${i}`);

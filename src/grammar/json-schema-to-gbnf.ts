@@ -16,7 +16,7 @@
 import { InvalidRequestError } from "../shared/errors";
 import { GrammarBuilder } from "./gbnf-builder";
 import { parseGbnf, productiveRules, GT } from "./gbnf-parser";
-import { altExpr, gbnfLiteral, seqExpr } from "./gbnf-text";
+import { altExpr, gbnfLiteral, jsonStringLiteral, seqExpr } from "./gbnf-text";
 import { arrayExpr } from "./json-arrays";
 import { INTEGER_GBNF, NUMBER_GBNF, numberExpr } from "./json-numbers";
 import { type Ctx, objectExpr, tryCompile } from "./json-objects";
@@ -197,7 +197,22 @@ class Compiler implements Ctx {
       return ok;
     });
     if (values.length === 0) unsat(ptr, this.param, "no enum value satisfies the schema");
-    return altExpr([...new Set(values.map((v) => JSON.stringify(v)))].map(gbnfLiteral));
+    return altExpr([...new Set(values.map((v) => JSON.stringify(v)))].map((j) => this.literal(JSON.parse(j))));
+  }
+
+  /** Exactly this JSON value (with optional whitespace between tokens in flexible mode). */
+  private literal(v: unknown): string {
+    const ws = this.ws;
+    if (Array.isArray(v)) {
+      if (v.length === 0) return seqExpr([`"["`, ws, `"]"`]);
+      return seqExpr([`"["`, ws, ...v.flatMap((el, i) => [i ? `","` : "", i ? ws : "", this.literal(el), ws]), `"]"`]);
+    }
+    if (isObj(v)) {
+      const keys = Object.keys(v);
+      if (keys.length === 0) return seqExpr([`"{"`, ws, `"}"`]);
+      return seqExpr([`"{"`, ws, ...keys.flatMap((k, i) => [i ? `","` : "", i ? ws : "", jsonStringLiteral(k), ws, `":"`, ws, this.literal(v[k]), ws]), `"}"`]);
+    }
+    return gbnfLiteral(JSON.stringify(v));
   }
 }
 

@@ -225,6 +225,8 @@ export function excludes(x: Schema, y: Schema, env: Env, depth: number): boolean
   const overlap = [...tx].filter((t) => ty.has(t) || (t === "integer" && ty.has("number")));
   if (overlap.length === 0) return true;
   if (Array.isArray(x.enum)) return x.enum.every((v) => miniValidate(v, y) === false);
+  // y admits only its enum values: none of them valid against x means no overlap.
+  if (Array.isArray(y.enum) && y.enum.every((v) => miniValidate(v, x) === false)) return true;
   if (overlap.every((t) => t === "object")) {
     const px = (x.properties ?? {}) as Schema;
     const py = (y.properties ?? {}) as Schema;

@@ -29,6 +29,8 @@ export class EngineCore {
   private nextHandle = 1;
   private stats = { stepsTotal: 0, tokensGenerated: 0, promptTokensProcessed: 0, preemptions: 0 };
   private readonly cache: PrefixCache | undefined;
+  /** Consecutive steps that found no KV space: evicting cached prefixes is tried once, then running work is preempted. */
+  private kvFullStreak = 0;
 
   constructor(private readonly runner: Runner, private readonly log: Logger, stepTokenBudget: number, prefillChunk: number) {
     const budget = Math.min(stepTokenBudget, runner.ctx.nBatch);
@@ -48,9 +50,10 @@ export class EngineCore {
         cachedPrefix: (seq) => cache.peek(seq),
         reclaim: (cells) => cache.evict(cells),
         onAdmit: (seq) => cache.admit(seq),
-        onPreempt: (seq, seqId) => {
+        // A preempted sequence gives its KV back (recomputed later): keeping it in the tree would free nothing.
+        onPreempt: (seq) => {
           this.stats.preemptions++;
-          cache.retain(seq, seqId);
+          cache.release(seq);
         },
       },
     );
@@ -114,6 +117,7 @@ export class EngineCore {
       if (result === "no_kv_space") this.onKvFull(items);
       else if (result !== "ok") this.failItems(items, `decode failed: ${result}`);
       else {
+        this.kvFullStreak = 0;
         this.stats.stepsTotal++;
         this.scheduler.commit(items);
         items.forEach((it, i) => this.afterDecode(it, logitIndex[i]));
@@ -168,7 +172,8 @@ export class EngineCore {
   private onKvFull(items: readonly StepItem[]): void {
     // Cached prefixes go first; running work is preempted only when the cache has nothing left to give.
     const want = items.reduce((n, it) => n + it.count, 0);
-    if (this.cache && this.cache.evict(want) > 0) return;
+    if (this.kvFullStreak++ === 0 && this.cache && this.cache.evict(want) > 0) return;
+    if (this.scheduler.numRunning > 1) this.kvFullStreak = 0;
     const victim = this.scheduler.preemptOne();
     if (victim) {
       this.runner.clearSequence(victim.seqId);
