@@ -32,6 +32,8 @@ export interface EngineRequest {
   params: SamplingParams;
   /** GBNF grammar (validated by the server) or undefined. */
   grammar?: string;
+  /** The grammar's start rule (default "root"). */
+  grammarRoot?: string;
   /** Keeps prefix-cache entries of different adapters/tenants apart. */
   cacheNamespace?: string;
   priority?: number;

@@ -44,10 +44,10 @@ export class PromptRenderer {
     log.info("chat template", { origin, family: template.family });
   }
 
-  renderChat(messages: readonly unknown[]): RenderedPrompt {
+  renderChat(messages: readonly unknown[], tools?: readonly unknown[] | null): RenderedPrompt {
     let text: string;
     try {
-      text = this.template.render({ messages, addGenerationPrompt: true });
+      text = this.template.render({ messages, tools: tools ?? null, addGenerationPrompt: true });
     } catch (e) {
       if (e instanceof InferFluxError) throw e;
       if (e instanceof ChatTemplateError) throw new InvalidRequestError(e.message, "messages", "template_error");

@@ -85,7 +85,7 @@ export class EngineCore {
     const handle = this.nextHandle++;
     const seed = req.params.seed ?? (Math.random() * 2 ** 32) >>> 0;
     try {
-      this.runner.createSampler(handle, req.params, seed, req.grammar);
+      this.runner.createSampler(handle, req.params, seed, req.grammar, req.grammarRoot);
     } catch (e) {
       return this.fail(req.id, 400, "invalid_sampling", `sampler setup failed: ${(e as Error).message}`);
     }

@@ -80,11 +80,11 @@ export class Runner {
   }
 
   /** Creates the sampler chain of a sequence (keyed by a numeric handle the core keeps). */
-  createSampler(handle: number, p: SamplingParams, seed: number, grammar?: string): void {
+  createSampler(handle: number, p: SamplingParams, seed: number, grammar?: string, grammarRoot = "root"): void {
     const bias = p.logitBias.slice();
     // A grammar decides when generation may end; banning EOG would leave it no way out.
     if (p.ignoreEos && !grammar) for (const t of this.eogTokens) bias.push([t, -Infinity]);
-    const g = grammar ? new GrammarSampler(this.binding, this.model.vocab.handle, grammar) : undefined;
+    const g = grammar ? new GrammarSampler(this.binding, this.model.vocab.handle, grammar, grammarRoot) : undefined;
     let chain: SamplerChain;
     try {
       chain = new SamplerChain(this.binding, {

@@ -11,6 +11,8 @@ import type { RequestPolicy } from "../request-policy";
 import { requireModel, type ModelNaming } from "./served-model";
 import type { PromptRenderer } from "../prompt-renderer";
 import { grammarFor } from "../structured-output";
+import { planTools, type ToolPlan } from "../tool-calls";
+import { ChatStreamShaper, finalMessage } from "../chat-output";
 
 export interface ChatRouteDeps extends GenerationDeps {
   naming: () => ModelNaming | undefined;
@@ -21,9 +23,9 @@ export interface ChatRouteDeps extends GenerationDeps {
 export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal: AbortSignal, headers: Headers, rp: RequestPolicy): Promise<Response | object> {
   const req = validateBody(ChatCompletionRequestSchema, body);
   const info = requireModel(deps.engine, deps.naming, req.model);
-  rejectUnsupported(req);
   const renderer = deps.renderer()!;
-  const rendered = renderer.renderChat(req.messages);
+  const tools = planTools(req, renderer.template);
+  const rendered = tools ? renderer.renderChat(tools.messages, tools.templateTools) : renderer.renderChat(req.messages);
   const prompt = { ...rendered, text: await rp.admitPrompt(rendered.text) };
   const wantLogprobs = req.logprobs === true;
   if (req.top_logprobs != null && !wantLogprobs) throw new InvalidRequestError("top_logprobs requires logprobs: true", "top_logprobs");
@@ -39,7 +41,7 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
     id,
     prompt: { text: prompt.text, addSpecial: prompt.addSpecial, parseSpecial: true },
     params,
-    grammar: grammarFor(req),
+    ...requestGrammar(req, tools),
     priority: priorityOf(req.priority, headers),
   };
   const created = Math.floor(Date.now() / 1000);
@@ -51,13 +53,17 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...extra }],
       ...(includeUsage ? { usage: null } : {}),
     });
+    const shaper = new ChatStreamShaper(tools);
     return streamResponse(deps, engineReq, signal, {
       start: () => [chunk({ role: "assistant", content: "" }, null)],
       output: (out: RequestOutput) => {
         const chunks: object[] = [];
         const lp = wantLogprobs && out.logprobs?.length ? { logprobs: chatLogprobs(out.logprobs) } : {};
-        if (out.text || out.logprobs?.length) chunks.push(chunk({ content: out.text }, null, lp));
-        if (out.finishReason) chunks.push(chunk({}, openAIFinish(out.finishReason)));
+        const deltas = shaper.push(out.text);
+        if (out.finishReason) deltas.push(...shaper.end());
+        if (!deltas.length && out.logprobs?.length) deltas.push({ content: "" });
+        deltas.forEach((d, i) => chunks.push(chunk(d, null, i === 0 ? lp : {})));
+        if (out.finishReason) chunks.push(chunk({}, shaper.toolCalls ? "tool_calls" : openAIFinish(out.finishReason)));
         return chunks;
       },
       usage: includeUsage ? (u) => ({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usageObject(u) }) : undefined,
@@ -65,6 +71,7 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
   }
   const r = await collect(deps, engineReq, signal, rp);
   const lps = r.outputs.flatMap((o) => o.logprobs ?? []);
+  const { message, toolCalls } = finalMessage(r.text, tools);
   return {
     id,
     object: "chat.completion",
@@ -74,19 +81,23 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content: r.text, refusal: null },
+        message,
         logprobs: wantLogprobs ? chatLogprobs(lps) : null,
-        finish_reason: openAIFinish(r.finish.finishReason),
+        finish_reason: toolCalls && r.finish.finishReason === "stop" ? "tool_calls" : openAIFinish(r.finish.finishReason),
       },
     ],
     usage: usageObject(r.usage),
   };
 }
 
-function rejectUnsupported(req: ChatCompletionRequest): void {
-  if (req.tools !== undefined && req.tools !== null && !(Array.isArray(req.tools) && req.tools.length === 0)) {
-    throw new InvalidRequestError("tools are not supported by this server version yet", "tools", "unsupported_parameter");
+/** The grammar of a request: forced tool calls, or response_format / grammar. */
+function requestGrammar(req: ChatCompletionRequest, tools: ToolPlan | undefined): { grammar?: string; grammarRoot?: string } {
+  const structured = grammarFor(req);
+  if (tools?.grammar) {
+    if (structured) throw new InvalidRequestError("response_format or grammar cannot be combined with a required tool call", "tool_choice");
+    return { grammar: tools.grammar.text, grammarRoot: tools.grammar.root };
   }
+  return structured ? { grammar: structured } : {};
 }
 
 /** Priority from the body, else the X-Priority header; bounded to -100..100. */
