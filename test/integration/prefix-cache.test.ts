@@ -1,0 +1,98 @@
+/**
+ * The radix prefix cache through the real server: hits are reported in
+ * usage.cached_tokens with output identical to a cold run, eviction under a
+ * small KV cache, and no leaked KV cells, pins or sequence slots after many
+ * requests with random cancellations.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { haveModels, STORIES } from "../helpers/models";
+import { metric, startTestServer, type TestServer } from "../helpers/server";
+
+const MODEL = "stories260K";
+const system = "Once upon a time there was a little girl who liked to read books about the sea and the stars. ".repeat(8);
+
+async function complete(url: string, prompt: string, extra: object = {}, signal?: AbortSignal) {
+  const r = await fetch(`${url}/v1/completions`, { method: "POST", signal, headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, prompt, max_tokens: 24, temperature: 0, ...extra }) });
+  return (await r.json()) as any;
+}
+
+describe.skipIf(!haveModels)("prefix cache", () => {
+  let warm: TestServer;
+  let cold: TestServer;
+  beforeAll(async () => {
+    [warm, cold] = await Promise.all([
+      startTestServer(["--model", STORIES, "--parallel", "4", "--ctx-size", "2048"]),
+      startTestServer(["--model", STORIES, "--parallel", "4", "--ctx-size", "2048", "--set", "cache.enabled=false"]),
+    ]);
+  }, 60_000);
+  afterAll(async () => Promise.all([warm?.stop(), cold?.stop()]));
+
+  test("a shared prefix is reused: cached_tokens counts it and the output equals a cold run", async () => {
+    const first = await complete(warm.url, system + "Question one:");
+    expect(first.usage.prompt_tokens_details.cached_tokens).toBe(0);
+    const second = await complete(warm.url, system + "Question two:");
+    const cached = second.usage.prompt_tokens_details.cached_tokens;
+    expect(cached).toBeGreaterThan(second.usage.prompt_tokens * 0.8);
+    const coldSecond = await complete(cold.url, system + "Question two:");
+    expect(coldSecond.usage.prompt_tokens_details.cached_tokens).toBe(0);
+    expect(second.choices[0].text).toBe(coldSecond.choices[0].text);
+    // The same prompt again: everything but the last token comes from the cache.
+    const again = await complete(warm.url, system + "Question two:");
+    expect(again.usage.prompt_tokens_details.cached_tokens).toBe(again.usage.prompt_tokens - 1);
+    expect(again.choices[0].text).toBe(second.choices[0].text);
+    expect(await metric(warm.url, "inferflux_prefix_cache_hits_total")).toBeGreaterThanOrEqual(2);
+  });
+
+  test("many requests with random cancellations leak no KV cells, pins or sequence slots", async () => {
+    const rnd = (() => {
+      let s = 42;
+      return () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    })();
+    const N = 1000;
+    let cancelled = 0;
+    for (let batch = 0; batch < N / 20; batch++) {
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const ctl = new AbortController();
+          const prompt = (rnd() < 0.5 ? system : "") + `Story ${batch}-${i}:`;
+          if (rnd() < 0.3) {
+            cancelled++;
+            setTimeout(() => ctl.abort(), rnd() * 15);
+          }
+          await complete(warm.url, prompt, { max_tokens: 4 + Math.floor(rnd() * 12), stream: rnd() < 0.5 }, ctl.signal).catch(() => undefined);
+        }),
+      );
+    }
+    expect(cancelled).toBeGreaterThan(100);
+    let running = NaN;
+    for (let i = 0; i < 100 && running !== 0; i++) {
+      running = await metric(warm.url, "inferflux_engine_running_sequences");
+      if (running !== 0) await Bun.sleep(20);
+    }
+    expect(running).toBe(0);
+    expect(await metric(warm.url, "inferflux_engine_waiting_requests")).toBe(0);
+    expect(await metric(warm.url, "inferflux_engine_free_sequences")).toBe(4);
+    expect(await metric(warm.url, "inferflux_prefix_cache_pins")).toBe(0);
+    // Every KV cell in use belongs to the prefix cache: nothing is held by finished requests.
+    expect(await metric(warm.url, "inferflux_kv_cache_used_cells")).toBe(await metric(warm.url, "inferflux_prefix_cache_tokens"));
+  }, 120_000);
+});
+
+describe.skipIf(!haveModels)("prefix cache under a small KV cache", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(["--model", STORIES, "--parallel", "2", "--ctx-size", "512"]);
+  }, 60_000);
+  afterAll(async () => server?.stop());
+
+  test("cached prefixes are evicted to make room, and requests still complete", async () => {
+    for (let i = 0; i < 12; i++) {
+      const r = await complete(server.url, `Tale number ${i}: ` + "The dog ran to the park and saw a big red ball. ".repeat(6), { max_tokens: 16 });
+      expect(r.choices[0].finish_reason).toBe("length");
+    }
+    const cachedTokens = await metric(server.url, "inferflux_prefix_cache_tokens");
+    expect(cachedTokens).toBeLessThanOrEqual(512);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toContain("inferflux_prefix_cache_tokens");
+  });
+});
