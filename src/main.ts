@@ -35,6 +35,9 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
     flashAttn: { auto: -1, off: 0, on: 1 }[config.runtime.flash_attn],
     stepTokenBudget: Math.min(config.scheduler.step_token_budget, config.runtime.batch_size),
     prefillChunk: config.scheduler.prefill_chunk,
+    agingPerSecond: config.scheduler.aging_per_second,
+    preemptPriorityGap: config.scheduler.preempt_priority_gap,
+    tenantWeights: { ...config.scheduler.tenant_weights },
     cacheHolders: config.cache.enabled ? Math.min(config.cache.holders, 256 - config.runtime.parallel) : 0,
     logLevel: config.logging.level,
   };

@@ -50,6 +50,13 @@ export function parseScalar(key: string, schema: TSchema, raw: string | number |
     if (/^(0|false|no|off)$/i.test(raw)) return false;
     throw new ConfigError(key, `expected true or false, got "${raw}"`);
   }
+  if (type === "object") {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new ConfigError(key, "expected a JSON object");
+    }
+  }
   if (type === "array") {
     const t = raw.trim();
     if (t.startsWith("[")) {

@@ -55,6 +55,9 @@ export interface EngineInit {
   prefillChunk: number;
   /** Sequence ids reserved to hold cached prefixes (0 disables the prefix cache). */
   cacheHolders: number;
+  agingPerSecond: number;
+  preemptPriorityGap: number;
+  tenantWeights: Record<string, number>;
   logLevel: string;
 }
 

@@ -139,7 +139,7 @@ class Compiler implements Ctx {
     const have = this.refs.get(key);
     if (have) return have;
     const target = resolveRef(this.root, ref, ptr, this.param);
-    const segs = target.ptr.split("/").filter(Boolean);
+    const segs = target.ptr.split("/").filter(Boolean).map((x) => x.replace(/~1/g, "/").replace(/~0/g, "~"));
     const hint = segs.length ? `ref-${segs[segs.length - 1]}` : "ref-root";
     const name = this.b.reserve(hint);
     this.b.remember(this.refs, key, name);

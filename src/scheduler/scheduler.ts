@@ -15,6 +15,13 @@ export interface SchedulerOptions {
   stepTokenBudget: number;
   /** Largest prompt chunk a sequence prefills in one step. */
   prefillChunk: number;
+  /** Priority points a waiting request gains per second, so nothing starves (0 = strict priority). */
+  agingPerSecond?: number;
+  /** Relative share of running slots per tenant (default 1 each). */
+  tenantWeights?: Readonly<Record<string, number>>;
+  /** A waiting request preempts a running one when its priority is at least this much higher (0 = never). */
+  preemptPriorityGap?: number;
+  now?: () => number;
 }
 
 /**
@@ -27,7 +34,7 @@ export interface SchedulerHooks {
   cachedPrefix(seq: Sequence): number;
   reclaim(cells: number): number;
   onAdmit(seq: Sequence): void;
-  /** A running sequence is about to lose its slot (its KV is still intact). */
+  /** A running sequence loses its slot: the engine must clear that KV sequence now, before the slot is reused. */
   onPreempt(seq: Sequence, seqId: number): void;
 }
 
@@ -73,11 +80,49 @@ export class Scheduler {
   }
 
   add(seq: Sequence): void {
-    this.insertWaiting(seq);
+    this.waiting.push(seq);
+  }
+
+  /**
+   * Admission order: priority plus aging, minus the tenant's current share of
+   * running slots (weighted), then arrival. A tenant flooding the queue only
+   * competes with itself once it holds more than its share.
+   */
+  private score(seq: Sequence, nowMs: number): number {
+    const aging = (this.options.agingPerSecond ?? 1) * Math.max(0, nowMs - seq.arrivalMs) / 1000;
+    const weight = this.options.tenantWeights?.[seq.tenant] ?? 1;
+    let running = 0;
+    for (const r of this.running) if (r.tenant === seq.tenant) running++;
+    const fairShare = this.options.maxRunning / Math.max(1, this.tenantCount());
+    return seq.priority + aging - (10 * running) / (weight * Math.max(1, fairShare));
+  }
+
+  private tenantCount(): number {
+    const t = new Set<string>();
+    for (const s of this.running) t.add(s.tenant);
+    for (const s of this.waiting) t.add(s.tenant);
+    return t.size;
+  }
+
+  /** Index of the waiting sequence to admit next (the waiting list keeps arrival order). */
+  private nextWaiting(): number {
+    const now = this.options.now?.() ?? performance.now();
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let i = 0; i < this.waiting.length; i++) {
+      const sc = this.score(this.waiting[i], now);
+      if (sc > bestScore) {
+        bestScore = sc;
+        best = i;
+      }
+    }
+    return best;
   }
 
   /** Plans one step. Admits waiting sequences into free slots when the KV cache has room for their prompt. */
   schedule(): StepItem[] {
+    // Preempt first: a preempted sequence must not also get a decode item in this step.
+    this.preemptForPriority();
     const items: StepItem[] = [];
     let budget = this.options.stepTokenBudget;
     // 1. Every running sequence that has its prompt in KV decodes one token.
@@ -90,11 +135,12 @@ export class Scheduler {
     // 2. Admit waiting sequences while slots and KV allow.
     let kvFree = this.options.kvCells - this.kvUsed - this.running.length;
     while (this.waiting.length && this.freeSeqIds.length) {
-      const next = this.waiting[0];
+      const idx = this.nextWaiting();
+      const next = this.waiting[idx];
       const need = next.tokens.length - (this.hooks?.cachedPrefix(next) ?? 0);
       if (need > kvFree && this.hooks) kvFree += this.hooks.reclaim(need - kvFree);
       if (need > kvFree && this.running.length > 0) break;
-      this.waiting.shift();
+      this.waiting.splice(idx, 1);
       next.seqId = this.freeSeqIds.pop()!;
       next.state = "running";
       this.running.push(next);
@@ -151,6 +197,28 @@ export class Scheduler {
     for (const s of this.running) {
       if (s.priority < victim.priority || (s.priority === victim.priority && s.arrivalMs > victim.arrivalMs)) victim = s;
     }
+    const seqId = this.preempt(victim);
+    return { seq: victim, seqId };
+  }
+
+  /**
+   * When every slot is busy and a waiting request outranks the lowest-priority
+   * running one by the configured gap, that running sequence is preempted
+   * (recomputed later) so the higher-priority request can start now.
+   */
+  private preemptForPriority(): void {
+    const gap = this.options.preemptPriorityGap ?? 0;
+    if (gap <= 0 || this.freeSeqIds.length || !this.waiting.length || !this.running.length) return;
+    let top = this.waiting[0];
+    for (const w of this.waiting) if (w.priority > top.priority) top = w;
+    let low = this.running[0];
+    for (const r of this.running) if (r.priority < low.priority || (r.priority === low.priority && r.arrivalMs > low.arrivalMs)) low = r;
+    if (top.priority - low.priority < gap) return;
+    this.preempt(low);
+  }
+
+  /** Moves a running sequence back to waiting; its KV is given back (the caller clears the returned id). */
+  private preempt(victim: Sequence): number {
     this.hooks?.onPreempt(victim, victim.seqId);
     const seqId = this.finish(victim);
     victim.state = "waiting";
@@ -158,17 +226,6 @@ export class Scheduler {
     victim.cachedTokens = 0;
     victim.preemptions++;
     this.waiting.unshift(victim);
-    return { seq: victim, seqId };
-  }
-
-  /** Waiting order: higher priority first, then arrival. */
-  private insertWaiting(seq: Sequence): void {
-    let i = this.waiting.length;
-    while (i > 0) {
-      const prev = this.waiting[i - 1];
-      if (prev.priority > seq.priority || (prev.priority === seq.priority && prev.arrivalMs <= seq.arrivalMs)) break;
-      i--;
-    }
-    this.waiting.splice(i, 0, seq);
+    return seqId;
   }
 }

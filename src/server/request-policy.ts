@@ -31,6 +31,13 @@ export class RequestPolicy {
 
   constructor(private readonly policy: PolicyEngine, readonly principal: Principal, private readonly info: RequestInfo, private promptText = "") {}
 
+  /** The fair-share tenant: the key's or token's tenant, else the caller's id; anonymous callers may name one in X-Tenant. */
+  tenant(headers: Headers): string {
+    const p = this.principal;
+    if (p.kind === "anonymous") return headers.get("x-tenant")?.slice(0, 128) || "anonymous";
+    return p.tenant ?? p.id;
+  }
+
   /** Checks model access and the prompt; returns the prompt text to use (redacted when configured). */
   async admitPrompt(text: string): Promise<string> {
     this.policy.checkModel(this.principal, this.info.model);

@@ -44,16 +44,20 @@ export class EngineCore {
         kvCells: runner.ctx.nCtx,
         stepTokenBudget: Math.max(budget, parallel),
         prefillChunk: Math.max(1, Math.min(prefillChunk, budget)),
+        agingPerSecond: runner.init.agingPerSecond,
+        preemptPriorityGap: runner.init.preemptPriorityGap,
+        tenantWeights: runner.init.tenantWeights,
       },
-      cache && {
-        cacheCells: () => cache.cells,
-        cachedPrefix: (seq) => cache.peek(seq),
-        reclaim: (cells) => cache.evict(cells),
-        onAdmit: (seq) => cache.admit(seq),
+      {
+        cacheCells: () => cache?.cells ?? 0,
+        cachedPrefix: (seq) => cache?.peek(seq) ?? 0,
+        reclaim: (cells) => cache?.evict(cells) ?? 0,
+        onAdmit: (seq) => cache?.admit(seq),
         // A preempted sequence gives its KV back (recomputed later): keeping it in the tree would free nothing.
-        onPreempt: (seq) => {
+        onPreempt: (seq, seqId) => {
           this.stats.preemptions++;
-          cache.release(seq);
+          cache?.release(seq);
+          runner.clearSequence(seqId);
         },
       },
     );

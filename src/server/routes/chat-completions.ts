@@ -43,6 +43,7 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
     params,
     ...requestGrammar(req, tools),
     priority: priorityOf(req.priority, headers),
+    tenant: rp.tenant(headers),
   };
   const created = Math.floor(Date.now() / 1000);
   const model = req.model;

@@ -43,7 +43,7 @@ export async function completions(deps: CompletionRouteDeps, body: unknown, sign
   });
   rp.acquire(("text" in prompt ? Math.ceil(prompt.text.length / 4) : prompt.tokens.length) + params.maxTokens);
   const id = randomId("cmpl");
-  const engineReq: EngineRequest = { id, prompt, params, grammar: grammarFor(req), priority: priorityOf(req.priority, headers) };
+  const engineReq: EngineRequest = { id, prompt, params, grammar: grammarFor(req), priority: priorityOf(req.priority, headers), tenant: rp.tenant(headers) };
   const created = Math.floor(Date.now() / 1000);
   const model = req.model;
   const echo = req.echo === true && "text" in prompt ? prompt.text : "";

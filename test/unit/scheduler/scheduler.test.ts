@@ -97,3 +97,76 @@ describe("Scheduler", () => {
     expect(() => new Scheduler({ ...opts, stepTokenBudget: 1 })).toThrow();
   });
 });
+
+describe("Scheduler priorities and fairness", () => {
+  const mk = (id: string, prio: number, tenant: string, at: number) => new Sequence(id, [1, 2], 4, prio, tenant, at);
+
+  test("waiting requests age so a low priority one is not starved", () => {
+    let now = 0;
+    const s = new Scheduler({ ...opts, maxRunning: 1, agingPerSecond: 1, now: () => now });
+    s.add(mk("old-low", 0, "t", 0));
+    now = 5_000; // waited 5 s: effective priority 5
+    s.add(mk("new-mid", 3, "t", now));
+    s.schedule();
+    expect(s.runningSequences()[0].id).toBe("old-low");
+  });
+
+  test("strict priority without aging", () => {
+    const s = new Scheduler({ ...opts, maxRunning: 1, agingPerSecond: 0, now: () => 1e6 });
+    s.add(mk("low", 0, "t", 0));
+    s.add(mk("high", 3, "t", 10));
+    s.schedule();
+    expect(s.runningSequences()[0].id).toBe("high");
+  });
+
+  test("a flooding tenant does not take every slot from another tenant", () => {
+    const s = new Scheduler({ ...opts, maxRunning: 4, agingPerSecond: 0, now: () => 0 });
+    for (let i = 0; i < 10; i++) s.add(mk(`flood-${i}`, 0, "flood", i));
+    s.add(mk("interactive", 0, "alice", 100));
+    s.schedule();
+    const ids = s.runningSequences().map((q) => q.id);
+    expect(ids).toContain("interactive");
+    expect(ids.filter((id) => id.startsWith("flood")).length).toBe(3);
+  });
+
+  test("tenant weights shift the share", () => {
+    const s = new Scheduler({ ...opts, maxRunning: 4, agingPerSecond: 0, now: () => 0, tenantWeights: { big: 3 } });
+    for (let i = 0; i < 6; i++) s.add(mk(`big-${i}`, 0, "big", i));
+    for (let i = 0; i < 6; i++) s.add(mk(`small-${i}`, 0, "small", i));
+    s.schedule();
+    const big = s.runningSequences().filter((q) => q.tenant === "big").length;
+    expect(big).toBeGreaterThanOrEqual(3);
+  });
+
+  test("a much higher priority request preempts the lowest running one, which resumes later", () => {
+    const preempted: string[] = [];
+    const s = new Scheduler(
+      { ...opts, maxRunning: 1, agingPerSecond: 0, preemptPriorityGap: 10, now: () => 0 },
+      { cacheCells: () => 0, cachedPrefix: () => 0, reclaim: () => 0, onAdmit: () => {}, onPreempt: (q) => preempted.push(q.id) },
+    );
+    const low = mk("low", 0, "a", 0);
+    s.add(low);
+    s.commit(s.schedule());
+    s.appendToken(low, 9);
+    s.add(mk("urgent", 20, "b", 1));
+    s.schedule();
+    expect(preempted).toEqual(["low"]);
+    expect(s.runningSequences()[0].id).toBe("urgent");
+    expect(low.state).toBe("waiting");
+    expect(low.tokens).toEqual([1, 2, 9]); // resumes with its generated token, recomputed
+    s.add(mk("small-gap", 5, "c", 2));
+    s.schedule();
+    expect(preempted).toEqual(["low"]); // gap below 10: no preemption
+  });
+});
+
+test("a sequence preempted for priority gets no item in that step", () => {
+  const s = new Scheduler({ ...opts, maxRunning: 1, agingPerSecond: 0, preemptPriorityGap: 10, now: () => 0 });
+  const low = new Sequence("low", [1, 2], 8, 0, "a", 0);
+  s.add(low);
+  s.commit(s.schedule());
+  s.appendToken(low, 5);
+  s.add(new Sequence("urgent", [3, 4], 8, 50, "b", 1));
+  const plan = s.schedule();
+  expect(plan.map((i) => i.seq.id)).toEqual(["urgent"]);
+});
