@@ -48,7 +48,8 @@ class Parser {
   readonly symbolIds = new Map<string, number>();
   readonly rules: GrammarElement[][] = [];
   readonly owner: number[] = [];
-  readonly definedAt = new Map<number, SourcePos>();
+  /** Offset of each user rule's definition. */
+  readonly definedOffset = new Map<number, number>();
   readonly firstRef = new Map<number, number>();
   private elements = 0;
 
@@ -294,8 +295,8 @@ class Parser {
     const after = this.space(nameEnd, false);
     const name = this.src.slice(pos, nameEnd);
     const id = this.symbol(name);
-    if (this.definedAt.has(id)) this.fail(pos, `rule '${name}' is defined more than once`);
-    this.definedAt.set(id, lineCol(this.src, pos));
+    if (this.definedOffset.has(id)) this.fail(pos, `rule '${name}' is defined more than once`);
+    this.definedOffset.set(id, pos);
     this.owner[id] = id;
     if (this.src.slice(after, after + 3) !== "::=") this.fail(after, "expecting ::=");
     let p = this.space(after + 3, true);
@@ -333,7 +334,16 @@ export function parseGbnf(text: string): ParsedGrammar {
   }
   const names: string[] = [];
   for (const [name, id] of p.symbolIds) names[id] = name;
-  return { symbolIds: p.symbolIds, names, rules: p.rules, owner: p.owner, definedAt: p.definedAt };
+  // Offsets → line/column in one pass (definitions are in text order).
+  const definedAt = new Map<number, SourcePos>();
+  let line = 1;
+  let lineStart = 0;
+  let i = 0;
+  for (const [id, offset] of p.definedOffset) {
+    for (; i < offset; i++) if (text[i] === "\n") { line++; lineStart = i + 1; }
+    definedAt.set(id, { line, column: [...text.slice(lineStart, offset)].length + 1 });
+  }
+  return { symbolIds: p.symbolIds, names, rules: p.rules, owner: p.owner, definedAt };
 }
 
 /**

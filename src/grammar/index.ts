@@ -6,4 +6,5 @@
 export { jsonSchemaToGbnf, jsonValueGbnf, JSON_ANY_OBJECT_GBNF, type CompileOptions } from "./json-schema-to-gbnf";
 export { regexToGbnf, type RegexGbnfOptions } from "./regex-to-gbnf";
 export { parseGbnf, validateGbnf, type ParsedGrammar, type GrammarElement } from "./gbnf-parser";
-export { matchesGbnf, isViablePrefix } from "./gbnf-matcher";
+export { matchesGbnf, isViablePrefix, GbnfRecognizer } from "./gbnf-matcher";
+export { sampleGbnf, type SampleOptions } from "./gbnf-sampler";

@@ -6,16 +6,24 @@
  * keyword and the JSON pointer; limits are enforced; output is deterministic.
  *
  * Deliberate narrowings (the grammar accepts a subset of valid documents):
- * - properties appear in a fixed order; strings use the canonical JSON.stringify
- *   escaping; numbers have at most 16 integer and 16 fraction digits;
- * - additionalProperties / tuple extra items that are *absent* from the schema
- *   are not generated unless `allowAdditionalByDefault` is set;
+ * - properties appear in a fixed order (propOrder, then declaration order),
+ *   additional properties after the declared ones;
+ * - strings use the canonical JSON.stringify escaping (one spelling per character);
+ * - numbers have at most 16 integer and 16 fraction digits, exponents only when
+ *   unbounded, and near an exclusive bound few enough digits not to round onto it;
+ * - additionalProperties / items after prefixItems that are *absent* from the
+ *   schema are not generated unless `allowAdditionalByDefault` is set — except
+ *   for a free-form object (no properties, no required), which takes any members,
+ *   and required keys without a property schema, which take any value;
  * - an untyped schema with type-specific keywords (e.g. only `properties`)
- *   generates only the types those keywords are about.
+ *   generates only the types those keywords are about;
+ * - maxLength on a pattern/format that it does not fit exactly is applied by
+ *   capping repetitions (every accepted string still fits);
+ * - object enum/const values are written with their keys in the order given.
  */
 import { InvalidRequestError } from "../shared/errors";
 import { GrammarBuilder } from "./gbnf-builder";
-import { parseGbnf, productiveRules, GT } from "./gbnf-parser";
+import { findLeftRecursion, parseGbnf, productiveRules, GT } from "./gbnf-parser";
 import { altExpr, gbnfLiteral, jsonStringLiteral, seqExpr } from "./gbnf-text";
 import { arrayExpr } from "./json-arrays";
 import { INTEGER_GBNF, NUMBER_GBNF, numberExpr } from "./json-numbers";
@@ -232,6 +240,14 @@ function checkSize(schema: unknown, maxBytes: number, param: string): void {
 /** Refuse grammars with a reachable rule that cannot finish (e.g. infinitely recursive required refs). */
 function checkFinite(text: string, param: string): void {
   const g = parseGbnf(text);
+  const rec = findLeftRecursion(g);
+  if (rec >= 0) {
+    throw new InvalidRequestError(
+      `unsupported JSON Schema: $ref recursion that does not pass through an object or array (rule "${g.names[g.owner[rec] ?? rec]}")`,
+      param,
+      "unsupported_schema",
+    );
+  }
   const prod = productiveRules(g);
   const root = g.symbolIds.get("root")!;
   const seen = new Set<number>([root]);

@@ -15,7 +15,6 @@ import { ANY, type RNode, RegexError, parseRegex } from "./regex-parse";
 export type { RNode } from "./regex-parse";
 export { parseRegex } from "./regex-parse";
 
-const EMPTY: RNode = { k: "seq", items: [] };
 const ANY_STAR: RNode = { k: "rep", item: { k: "set", set: ANY }, min: 0, max: Infinity };
 
 function hasAnchor(n: RNode): boolean {
@@ -33,6 +32,19 @@ function hasAnchor(n: RNode): boolean {
  * match" (ECMAScript search semantics, no flags).
  */
 export function patternLanguage(pattern: string, param = "response_format"): RNode {
+  const key = `${param}\u0000${pattern}`;
+  const cached = languageCache.get(key);
+  if (cached) return cached;
+  const result = buildLanguage(pattern, param);
+  if (languageCache.size >= 256) languageCache.clear();
+  languageCache.set(key, result);
+  return result;
+}
+
+/** ASTs are never mutated, so parsed languages can be shared. */
+const languageCache = new Map<string, RNode>();
+
+function buildLanguage(pattern: string, param: string): RNode {
   const ast = parseRegex(pattern, param);
   const branches = (node: RNode, anchoredStart: boolean, anchoredEnd: boolean): RNode[] => {
     if (node.k === "alt") return node.alts.flatMap((a) => branches(a, anchoredStart, anchoredEnd));
@@ -197,4 +209,3 @@ export function regexToGbnf(pattern: string, options: RegexGbnfOptions = {}): st
   return b.render();
 }
 
-export { EMPTY as EMPTY_REGEX };

@@ -239,8 +239,14 @@ export function excludes(x: Schema, y: Schema, env: Env, depth: number): boolean
         if (xs && ys && xs.every((a) => ys.every((b) => excludes(a, b, env, depth + 1)))) return true;
       }
     }
-    const xAdds = x.additionalProperties === true || isObj(x.additionalProperties) || (x.additionalProperties === undefined && env.allowAdditional);
-    for (const j of (y.required ?? []) as string[]) if ((!(j in px) || px[j] === false) && !xAdds) return true;
+    // Keys x may write beyond its declared properties: additional ones, and required ones without a schema.
+    const freeForm = x.properties === undefined && x.required === undefined;
+    const xAdds = x.additionalProperties === true || isObj(x.additionalProperties) ||
+      (x.additionalProperties === undefined && (env.allowAdditional || freeForm));
+    const xRequired = new Set((x.required ?? []) as string[]);
+    for (const j of (y.required ?? []) as string[]) {
+      if ((!(j in px) || px[j] === false) && !xRequired.has(j) && !xAdds) return true;
+    }
   }
   return false;
 }

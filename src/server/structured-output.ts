@@ -24,12 +24,8 @@ function cached(key: string, build: () => string): string {
   return value;
 }
 
-/** Canonical JSON (sorted keys) so equivalent schemas share a cache entry. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
-  return JSON.stringify(v);
-}
+/** The cache key keeps key order: property order decides the order the grammar enforces. */
+const canonical = (v: unknown): string => JSON.stringify(v) ?? "undefined";
 
 export function schemaGrammar(schema: unknown, param = "response_format"): string {
   const key = createHash("sha256").update(canonical(schema)).digest("hex");
