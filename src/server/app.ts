@@ -103,7 +103,8 @@ export function createApp(deps: AppDeps) {
     })
     .onError(({ error, code, request, path, server }) => {
       const e = toInferFluxError(error, code, log);
-      if (e.status === 401) policy.audit.log({ type: "auth_failure", actor: null, sourceIp: ipOf(server as never, request), route: path, outcome: e.code, status: 401 });
+      // 401s are audited by the policy engine itself; a missing scope (403) is audited here, with who asked.
+      if (e.status === 403) policy.audit.log({ type: "auth_failure", actor: access.principalOf(request)?.id ?? null, sourceIp: ipOf(server as never, request), route: path, outcome: e.code, status: 403 });
       metrics.errors.inc({ code: e.code });
       metrics.requests.inc({ route: routeLabel(path, e.code), status: String(e.status) });
       countedErrors.add(request);

@@ -109,11 +109,11 @@ export async function streamResponse(deps: GenerationDeps, req: EngineRequest, s
         while (!res.done) {
           const out = res.value;
           rp.checkOutput(out.text); // a blocked completion ends the stream with a policy error event
+          if (out.finishReason) rp.endOutput(); // the final verdict comes before the finish chunk
           for (const c of fmt.output(out)) send(c);
           if (out.finishReason) {
             finished = true;
             record(deps, out.usage, start, first);
-            rp.endOutput();
             if (fmt.usage && out.usage) send(fmt.usage(out.usage));
             rp.finish(out.usage);
             break;

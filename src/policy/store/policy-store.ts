@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { withFileLock } from "./file-lock.ts";
 import { ConfigError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { deepFreeze, optNumber, optRecord, optString } from "../util.ts";
@@ -214,7 +215,7 @@ export class PolicyStore {
    * notified. A throwing mutator or a failed write changes nothing.
    */
   update(mutator: (draft: PolicyState) => PolicyState | void): Promise<Readonly<PolicyState>> {
-    const run = this.queue.then(async () => {
+    const apply = async () => {
       await this.reloadIfChanged();
       const draft = structuredClone(this.current) as PolicyState;
       const next = validateState(mutator(draft) ?? draft);
@@ -224,7 +225,9 @@ export class PolicyStore {
       this.current = deepFreeze(next);
       this.emit("local");
       return this.current;
-    });
+    };
+    // Read-modify-write under a lock shared with other processes on the same file: no lost updates.
+    const run = this.queue.then(() => (this.path ? withFileLock(this.path, apply) : apply()));
     this.queue = run.catch(() => {});
     return run;
   }

@@ -40,8 +40,8 @@ export function createAccessGuard(policy: PolicyEngine, metricsPublic: boolean) 
         sourceIp,
         route: route.pattern,
       });
-      policy.authorize(principal, route.access === "metrics" ? "read" : route.access);
       principals.set(request, principal);
+      policy.authorize(principal, route.access === "metrics" ? "read" : route.access);
       return principal;
     },
     principalOf(request: Request): Principal | undefined {
