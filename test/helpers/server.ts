@@ -44,6 +44,11 @@ export async function startTestServer(args: string[], env: Record<string, string
       const r = await fetch(`${url}/${waitReady ? "readyz" : "livez"}`);
       if (r.status === 200) break;
     } catch {}
+    try {
+      // A TLS server: any HTTPS answer means it is up.
+      const r = await fetch(`https://127.0.0.1:${port}/livez`, { tls: { rejectUnauthorized: false } } as RequestInit);
+      if (r.status === 200) break;
+    } catch {}
     await Bun.sleep(50);
   }
   if (Date.now() >= deadline) {
