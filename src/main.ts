@@ -29,6 +29,7 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
     nCtx: config.runtime.ctx_size,
     parallel: config.runtime.parallel,
     nBatch: config.runtime.batch_size,
+    nUbatch: Math.min(config.runtime.ubatch_size, config.runtime.batch_size),
     threads,
     threadsBatch: config.runtime.threads_batch || threads,
     gpuLayers,

@@ -42,7 +42,8 @@ export const ConfigSchema = T.Object(
         threads_batch: Int({ minimum: 0, maximum: 1024, default: 0, description: "Prompt-processing threads (0 = same as threads)" }),
         parallel: Int({ minimum: 1, maximum: 256, default: 4, description: "Sequences decoded together" }),
         ctx_size: Int({ minimum: 0, maximum: 1 << 22, default: 0, description: "KV cache size in tokens, shared by all sequences (0 = min(model, 8192))" }),
-        batch_size: Int({ minimum: 32, maximum: 65536, default: 512, description: "Tokens per llama_decode call" }),
+        batch_size: Int({ minimum: 32, maximum: 65536, default: 2048, description: "Most tokens one llama_decode call takes (logical batch)" }),
+        ubatch_size: Int({ minimum: 32, maximum: 65536, default: 512, description: "Tokens computed at once inside a decode (physical batch)" }),
         gpu_layers: Int({ minimum: -1, maximum: 100000, default: -1, description: "Layers offloaded to a GPU (-1 = all when a GPU backend loaded)" }),
         mps_layers: Int({ minimum: -1, maximum: 100000, default: -1, description: "Alias of gpu_layers kept for older configs" }),
         flash_attn: T.Union([T.Literal("auto"), T.Literal("on"), T.Literal("off")], { default: "auto", description: "Flash attention" }),
@@ -52,8 +53,8 @@ export const ConfigSchema = T.Object(
     scheduler: T.Object(
       {
         max_queue: Int({ minimum: 0, maximum: 100000, default: 64, description: "Requests that may wait beyond the running ones before 429" }),
-        step_token_budget: Int({ minimum: 1, maximum: 65536, default: 512, description: "Tokens per engine step (decode + prefill)" }),
-        prefill_chunk: Int({ minimum: 1, maximum: 65536, default: 256, description: "Largest prompt chunk one sequence prefills per step" }),
+        step_token_budget: Int({ minimum: 1, maximum: 65536, default: 2048, description: "Tokens per engine step (decode + prefill)" }),
+        prefill_chunk: Int({ minimum: 1, maximum: 65536, default: 2048, description: "Largest prompt chunk one sequence prefills per step (smaller = smoother streams beside long prompts)" }),
         max_tokens_default: Int({ minimum: 1, maximum: 1 << 20, default: 2048, description: "max_tokens when a request gives none" }),
         aging_per_second: T.Number({ minimum: 0, maximum: 1000, default: 1, description: "Priority points a waiting request gains per second (anti-starvation)" }),
         preempt_priority_gap: Int({ minimum: 0, maximum: 200, default: 10, description: "A waiting request this many priority points above a running one preempts it (0 = never)" }),
@@ -64,7 +65,7 @@ export const ConfigSchema = T.Object(
     cache: T.Object(
       {
         enabled: T.Boolean({ default: true, description: "Radix prefix cache: reuse the KV of shared prompt prefixes" }),
-        holders: Int({ minimum: 1, maximum: 250, default: 32, description: "Sequence ids reserved to hold cached prefixes (distinct branches cached at once)" }),
+        holders: Int({ minimum: 1, maximum: 250, default: 8, description: "Sequence ids reserved to hold cached prefixes (distinct branches cached at once)" }),
       },
       { default: {} },
     ),

@@ -45,6 +45,7 @@ export interface EngineInit {
   nCtx: number;
   parallel: number;
   nBatch: number;
+  nUbatch: number;
   threads: number;
   threadsBatch: number;
   gpuLayers: number;

@@ -7,6 +7,7 @@ import { createLogger, parseLevel, setLogLevel } from "../shared/logger";
 import type { FromWorker, ToWorker } from "../engine/messages";
 import { Runner } from "./runner";
 import { EngineCore } from "./core";
+import { OutputBatcher } from "./output-batcher";
 
 declare const self: Worker;
 
@@ -15,6 +16,7 @@ let core: EngineCore | undefined;
 let runner: Runner | undefined;
 let wake: (() => void) | undefined;
 let stopping = false;
+const batcher = new OutputBatcher(Number(process.env.INFERFLUX_OUTPUT_FLUSH_MS ?? 10));
 
 const post = (m: FromWorker) => self.postMessage(m);
 
@@ -78,11 +80,14 @@ function init(cfg: Extract<ToWorker, { type: "init" }>["init"]): void {
 async function loop(): Promise<void> {
   while (!stopping) {
     if (!core!.hasWork) {
+      const rest = batcher.take(performance.now(), true);
+      if (rest.length) post({ type: "outputs", outputs: rest });
       await new Promise<void>((r) => (wake = r));
       wake = undefined;
       continue;
     }
-    const outputs = core!.step();
+    batcher.add(core!.step());
+    const outputs = batcher.take(performance.now());
     if (outputs.length) post({ type: "outputs", outputs });
     await new Promise<void>((r) => setImmediate(r));
   }

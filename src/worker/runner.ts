@@ -32,7 +32,7 @@ export class Runner {
       this.ctx = Context.create(this.binding, this.model, {
         nCtx,
         nBatch: init.nBatch,
-        nUbatch: init.nBatch,
+        nUbatch: init.nUbatch,
         nSeqMax: init.parallel + init.cacheHolders,
         threads: init.threads,
         threadsBatch: init.threadsBatch,
