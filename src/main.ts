@@ -39,6 +39,7 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
     agingPerSecond: config.scheduler.aging_per_second,
     preemptPriorityGap: config.scheduler.preempt_priority_gap,
     tenantWeights: { ...config.scheduler.tenant_weights },
+    cacheMaxTokens: config.cache.max_tokens,
     cacheHolders: config.cache.enabled ? Math.min(config.cache.holders, 256 - config.runtime.parallel) : 0,
     logLevel: config.logging.level,
   };

@@ -56,6 +56,8 @@ export interface EngineInit {
   prefillChunk: number;
   /** Sequence ids reserved to hold cached prefixes (0 disables the prefix cache). */
   cacheHolders: number;
+  /** KV cells the prefix cache may keep (0 = a quarter of the context). */
+  cacheMaxTokens: number;
   agingPerSecond: number;
   preemptPriorityGap: number;
   tenantWeights: Record<string, number>;

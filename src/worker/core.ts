@@ -36,7 +36,8 @@ export class EngineCore {
     const budget = Math.min(stepTokenBudget, runner.ctx.nBatch);
     const parallel = runner.init.parallel;
     const holders = Array.from({ length: runner.ctx.nSeqMax - parallel }, (_, i) => parallel + i);
-    const cache = holders.length ? new PrefixCache(runner.ctx, holders, log) : undefined;
+    const cacheBudget = runner.init.cacheMaxTokens > 0 ? runner.init.cacheMaxTokens : Math.floor(runner.ctx.nCtx / 4);
+    const cache = holders.length ? new PrefixCache(runner.ctx, holders, log, cacheBudget) : undefined;
     this.cache = cache;
     this.scheduler = new Scheduler(
       {

@@ -27,7 +27,7 @@ export class PrefixCache {
   evictedTokens = 0;
 
   /** holderIds: sequence ids reserved for cached prefixes (not used by running requests). */
-  constructor(private readonly ctx: Context, holderIds: number[], private readonly log: Logger) {
+  constructor(private readonly ctx: Context, holderIds: number[], private readonly log: Logger, private readonly maxTokens: number) {
     this.holders = new HolderAllocator(holderIds, { maxPosition: ctx.nCtx });
   }
 
@@ -68,6 +68,7 @@ export class PrefixCache {
       r = this.tree.insert(this.ns(seq), tokens, holderFor);
     }
     if (r.inserted) this.ctx.seqCopy(seqId, r.inserted.holder, r.inserted.start, r.inserted.end);
+    if (this.tree.totalTokens > this.maxTokens) this.evict(this.tree.totalTokens - this.maxTokens);
   }
 
   /** Unpins a sequence's prefix (finish, abort, preemption). */

@@ -1,0 +1,289 @@
+/**
+ * InferFlux vs llama.cpp's llama-server, one run, same model / threads / slots / context.
+ *
+ *   ./node_modules/.bin/bun bench/run.ts [options]
+ *
+ * The servers run one at a time (never together), each stopped after its workloads.
+ * Workloads: streamed POST /v1/completions, temperature 0, ignore_eos, distinct prompts,
+ * for every (prompt length, concurrency): 1 warm-up + K measured requests per stream-slot.
+ * Prints a markdown table and writes bench/results/<timestamp>.json. See bench/README.md.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  buildInfo, freePort, installCleanupHandlers, llamaServerVersion, startInferFlux, startLlamaServer, stopServer,
+  type RunningServer, type ServerName,
+} from "./lib/servers.ts";
+import { summarize, sum, mean, percentile } from "./lib/stats.ts";
+import { markdownTable, type LevelSummary, type ServerSummaries } from "./lib/table.ts";
+import { runLevel, type LevelResult } from "./lib/workload.ts";
+import { foreignShare, sampleCpu } from "./lib/load.ts";
+
+const REPO = resolve(import.meta.dir, "..");
+const DEFAULT_MODEL = "/work/shared/models/synthetic-llama2vocab-24M-random-q8_0.gguf";
+
+const HELP = `usage: bun bench/run.ts [options]
+  --model PATH           GGUF model (default ${DEFAULT_MODEL})
+  --threads N            threads for both servers (default: physical cores)
+  --parallel N           parallel slots for both servers (default 8)
+  --ctx-size N           one unified KV cache of N tokens for both (default 16384: 8 streams of
+                         ~1000 + 128 tokens need ~9100, more than 8192)
+  --max-tokens N         completion tokens per request, ignore_eos (default 128)
+  --requests K           measured requests per stream-slot, after 1 warm-up (default 3)
+  --rounds R             repeat the whole sweep R times, alternating the servers (LS, IF, LS, IF...);
+                         per cell the table shows the median tok/s and the TTFT percentiles over
+                         the rounds run on a quiet machine (others < 5% CPU), else all (default 1)
+  --concurrency LIST     concurrent streams per level (default 1,4,8)
+  --prompt-tokens LIST   approximate prompt lengths in Llama-2 tokens (default 100,1000)
+  --only NAME            llama-server or inferflux
+  --llama-server PATH    llama-server binary (default llama.cpp/build/cpu/bin/llama-server)
+  --llama-lib DIR|auto   INFERFLUX_LLAMA_LIB for InferFlux (default: the llama-server binary's
+                         directory, so both use the same libllama build; auto = InferFlux's lookup)
+  --inferflux-arg ARG    extra argument for 'inferflux serve' (repeatable)
+  --timeout S            per-request timeout in seconds (default 300)
+  --health-timeout S     seconds to wait for a server to become healthy (default 180)
+  --seed N               prompt seed (default 1)
+  --out PATH             results JSON (default bench/results/<timestamp>.json)`;
+
+function physicalCores(): number {
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const cores = new Set<string>();
+    let phys = "0";
+    for (const line of info.split("\n")) {
+      const [k, v] = line.split(":").map((s) => s?.trim());
+      if (k === "physical id") phys = v;
+      if (k === "core id") cores.add(`${phys}/${v}`);
+    }
+    if (cores.size > 0) return cores.size;
+  } catch { /* not Linux */ }
+  if (process.platform === "darwin") {
+    const r = Bun.spawnSync(["sysctl", "-n", "hw.physicalcpu"]);
+    const n = parseInt(r.stdout.toString(), 10);
+    if (n > 0) return n;
+  }
+  return Math.max(1, cpus().length);
+}
+
+function fatal(msg: string): never {
+  console.error(`bench: ${msg} (see --help)`);
+  process.exit(2);
+}
+
+const intList = (s: string) => s.split(",").map((x) => parseInt(x.trim(), 10)).filter((n) => n > 0);
+function posInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = parseInt(v, 10);
+  if (!(n > 0)) fatal(`--${name} must be a positive integer (got ${v})`);
+  return n;
+}
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      model: { type: "string" }, threads: { type: "string" }, parallel: { type: "string" },
+      "ctx-size": { type: "string" }, "max-tokens": { type: "string" }, requests: { type: "string" }, rounds: { type: "string" },
+      concurrency: { type: "string" }, "prompt-tokens": { type: "string" }, only: { type: "string" },
+      "llama-server": { type: "string" }, "llama-lib": { type: "string" },
+      "inferflux-arg": { type: "string", multiple: true }, timeout: { type: "string" },
+      "health-timeout": { type: "string" }, seed: { type: "string" }, out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+}
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch (e) {
+  fatal(e instanceof Error ? e.message : String(e));
+}
+const opt = parsed.values;
+if (opt.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const cfg = {
+  model: resolve(opt.model ?? DEFAULT_MODEL),
+  threads: posInt("threads", opt.threads, physicalCores()),
+  parallel: posInt("parallel", opt.parallel, 8),
+  ctxSize: posInt("ctx-size", opt["ctx-size"], 16384),
+  maxTokens: posInt("max-tokens", opt["max-tokens"], 128),
+  requestsPerSlot: posInt("requests", opt.requests, 3),
+  rounds: posInt("rounds", opt.rounds, 1),
+  concurrency: intList(opt.concurrency ?? "1,4,8"),
+  promptTokens: intList(opt["prompt-tokens"] ?? "100,1000"),
+  timeoutMs: posInt("timeout", opt.timeout, 300) * 1000,
+  healthTimeoutMs: posInt("health-timeout", opt["health-timeout"], 180) * 1000,
+  seed: posInt("seed", opt.seed, 1),
+  llamaServer: resolve(opt["llama-server"] ?? join(REPO, "llama.cpp/build/cpu/bin/llama-server")),
+};
+const only = opt.only as ServerName | undefined;
+if (only && only !== "llama-server" && only !== "inferflux") fatal("--only must be llama-server or inferflux");
+if (!existsSync(cfg.model)) fatal(`model not found: ${cfg.model}`);
+if (!cfg.concurrency.length || !cfg.promptTokens.length) fatal("empty --concurrency or --prompt-tokens");
+if (Math.max(...cfg.concurrency) > cfg.parallel) {
+  console.error(`[bench] warning: concurrency ${Math.max(...cfg.concurrency)} > --parallel ${cfg.parallel}; requests will queue`);
+}
+const kvNeeded = Math.max(...cfg.concurrency) * (Math.ceil(Math.max(...cfg.promptTokens) * 1.05) + cfg.maxTokens);
+if (kvNeeded > cfg.ctxSize) {
+  console.error(`[bench] warning: the largest level needs ~${kvNeeded} KV cells (streams x (prompt + max_tokens)) > --ctx-size ${cfg.ctxSize}; expect errors or queueing there`);
+}
+const libOpt = opt["llama-lib"];
+const inferfluxLib = libOpt === "auto" ? undefined : resolve(libOpt ?? dirname(cfg.llamaServer));
+
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const outPath = resolve(opt.out ?? join(REPO, "bench/results", `${stamp}.json`));
+mkdirSync(dirname(outPath), { recursive: true });
+installCleanupHandlers();
+
+/** Summary of one (prompt length, concurrency) cell over one or more rounds. */
+function summarizeCell(rounds: LevelResult[]): LevelSummary {
+  const all = rounds.flatMap((r) => r.requests);
+  const ok = all.filter((q) => q.ok);
+  const prompts = ok.map((q) => q.promptTokens).filter((n): n is number => n !== undefined);
+  const ttft = summarize(ok.map((q) => q.ttftMs).filter(Number.isFinite));
+  const perRound = rounds.map((r) => sum(r.requests.filter((q) => q.ok).map((q) => q.tokens)) / (r.wallMs / 1000));
+  return {
+    promptTokens: rounds[0].promptTokens,
+    concurrency: rounds[0].concurrency,
+    promptTokensMeasured: prompts.length ? mean(prompts) : undefined,
+    requests: all.length,
+    errors: all.length - ok.length,
+    completionTokens: sum(ok.map((q) => q.tokens)),
+    wallMs: sum(rounds.map((r) => r.wallMs)),
+    tokPerSec: percentile(perRound, 50),
+    ttftP50Ms: ttft.p50,
+    ttftP95Ms: ttft.p95,
+  };
+}
+
+interface ServerRun {
+  status: "ok" | "missing" | "failed";
+  error?: string;
+  command?: string[];
+  env?: Record<string, string>;
+  modelId?: string;
+  log?: string;
+  tokensFrom?: string[];
+  round: number;
+  /** Per level: share of the machine's CPU used by processes other than the bench and this server. */
+  levels: (LevelResult & { summary: LevelSummary; foreignCpuShare: number })[];
+}
+
+async function benchServer(name: ServerName, round: number): Promise<ServerRun> {
+  const logPath = outPath.replace(/\.json$/, cfg.rounds > 1 ? `-${name}-r${round}.log` : `-${name}.log`);
+  const serverCfg = { model: cfg.model, threads: cfg.threads, parallel: cfg.parallel, ctxSize: cfg.ctxSize, port: freePort(), logPath };
+  let server: RunningServer;
+  try {
+    console.error(`[bench] starting ${name} on port ${serverCfg.port} (log: ${logPath})`);
+    server = name === "llama-server"
+      ? await startLlamaServer(cfg.llamaServer, serverCfg, REPO, cfg.healthTimeoutMs)
+      : await startInferFlux(REPO, serverCfg, inferfluxLib, opt["inferflux-arg"] ?? [], cfg.healthTimeoutMs);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const missing = name === "inferflux" && msg.includes("does not exist");
+    console.error(`[bench] ${name} ${missing ? "missing" : "failed to start"}: ${msg}`);
+    return { status: missing ? "missing" : "failed", error: msg, round, levels: [] };
+  }
+  const run: ServerRun = { status: "ok", command: server.command, env: server.env, modelId: server.modelId, log: logPath, round, levels: [] };
+  console.error(`[bench] ${name} healthy: ${server.command.join(" ")}`);
+  try {
+    for (const promptTokens of cfg.promptTokens) {
+      for (const concurrency of cfg.concurrency) {
+        const cpu0 = sampleCpu([server.proc.pid, process.pid]);
+        const r = await runLevel(server.baseUrl, server.modelId, {
+          promptTokens, concurrency, requestsPerSlot: cfg.requestsPerSlot, maxTokens: cfg.maxTokens, timeoutMs: cfg.timeoutMs, seed: cfg.seed,
+        });
+        const foreign = foreignShare(cpu0, sampleCpu([server.proc.pid, process.pid]));
+        const s = summarizeCell([r]);
+        run.levels.push({ ...r, summary: s, foreignCpuShare: foreign });
+        const firstErr = r.requests.find((q) => !q.ok)?.error;
+        console.error(
+          `[bench] ${cfg.rounds > 1 ? `round ${round + 1}/${cfg.rounds} ` : ""}${name} prompt~${promptTokens} conc=${concurrency}: ${s.tokPerSec.toFixed(1)} tok/s, ` +
+            `TTFT p50 ${s.ttftP50Ms.toFixed(0)} ms p95 ${s.ttftP95Ms.toFixed(0)} ms, ${s.completionTokens} tok in ${(s.wallMs / 1000).toFixed(1)} s` +
+            (s.errors ? `, ${s.errors} errors (${firstErr})` : "") + (r.warmupErrors ? `, ${r.warmupErrors} warm-up errors` : "") +
+            (foreign >= 0.05 ? `; other processes used ${(foreign * 100).toFixed(0)}% of the CPUs` : ""),
+        );
+      }
+    }
+  } finally {
+    await stopServer(server);
+    console.error(`[bench] ${name} stopped`);
+  }
+  run.tokensFrom = [...new Set(run.levels.flatMap((l) => l.requests.filter((q) => q.ok).map((q) => q.tokensFrom)))];
+  return run;
+}
+
+const order: ServerName[] = only ? [only] : ["llama-server", "inferflux"];
+const runs: Partial<Record<ServerName, ServerRun[]>> = {};
+for (let round = 0; round < cfg.rounds; round++) {
+  for (const name of order) {
+    const previous = runs[name] ?? (runs[name] = []);
+    if (previous.some((r) => r.status !== "ok")) continue; // it failed to start once: don't retry every round
+    previous.push(await benchServer(name, round));
+  }
+}
+
+/** A level counts as measured on a quiet machine when other processes used less than this share of the CPU. */
+const QUIET = 0.05;
+const summaries: ServerSummaries = {};
+const notes: string[] = [];
+for (const name of order) {
+  const ok = runs[name]!.filter((r) => r.status === "ok");
+  const bad = runs[name]!.find((r) => r.status !== "ok");
+  if (bad) notes.push(`${name}: ${bad.status}${bad.error ? ` (${bad.error.split("\n")[0]})` : ""}`);
+  if (!ok.length) continue;
+  const cells = new Map<string, ServerRun["levels"]>();
+  for (const r of ok) for (const l of r.levels) {
+    const key = `${l.promptTokens}/${l.concurrency}`;
+    cells.set(key, [...(cells.get(key) ?? []), l]);
+  }
+  // Per cell, only the rounds during which other processes stayed under QUIET of the CPU, when there are any.
+  let busiest = 0;
+  summaries[name] = [...cells.values()].map((rounds) => {
+    const quiet = rounds.filter((l) => !(l.foreignCpuShare >= QUIET));
+    const used = quiet.length ? quiet : rounds;
+    busiest = Math.max(busiest, ...used.map((l) => l.foreignCpuShare).filter(Number.isFinite));
+    return summarizeCell(used);
+  });
+  if (cfg.rounds > 1) notes.push(`${name}: each cell uses the rounds where other processes used < ${QUIET * 100}% of the CPU, when there are any`);
+  if (busiest >= QUIET) {
+    notes.push(`${name}: other processes used up to ${(busiest * 100).toFixed(0)}% of the machine's CPU during levels in the table; those numbers are noisy (runs[].levels[].foreignCpuShare; more --rounds or a quiet machine help)`);
+  }
+  if (ok.some((r) => r.tokensFrom?.includes("max_tokens"))) {
+    notes.push(`${name}: no usage.completion_tokens in some streams; counted max_tokens (ignore_eos) for those`);
+  }
+}
+
+const table = markdownTable(summaries);
+console.log(
+  `\nmodel ${cfg.model}; threads ${cfg.threads}, parallel ${cfg.parallel}, ctx ${cfg.ctxSize} (unified), ` +
+    `max_tokens ${cfg.maxTokens}, ${cfg.requestsPerSlot} requests/slot after 1 warm-up, ${cfg.rounds} round(s); ` +
+    `tok/s = completion tokens / wall time${cfg.rounds > 1 ? " (median over rounds)" : ""}; ` +
+    `prompt tok = target (mean reported by server)\n`,
+);
+console.log(table);
+if (notes.length) console.log("\n" + notes.map((n) => `- ${n}`).join("\n"));
+
+writeFileSync(
+  outPath,
+  JSON.stringify(
+    {
+      timestamp: new Date().toISOString(),
+      host: { cpu: cpus()[0]?.model, logicalCpus: cpus().length, physicalCores: physicalCores(), platform: process.platform, arch: process.arch },
+      config: { ...cfg, only: only ?? null, inferfluxLlamaLib: inferfluxLib ?? "auto" },
+      llamaServer: { version: llamaServerVersion(cfg.llamaServer), build: buildInfo(cfg.llamaServer) },
+      runs,
+      table,
+      notes,
+    },
+    null,
+    2,
+  ),
+);
+console.error(`\n[bench] results: ${outPath}`);
+process.exit(0);
