@@ -65,7 +65,7 @@ export const ConfigSchema = T.Object(
     cache: T.Object(
       {
         enabled: T.Boolean({ default: true, description: "Radix prefix cache: reuse the KV of shared prompt prefixes" }),
-        holders: Int({ minimum: 1, maximum: 250, default: 8, description: "Sequence ids reserved to hold cached prefixes (distinct branches cached at once)" }),
+        holders: Int({ minimum: 1, maximum: 250, default: 16, description: "Sequence ids reserved to hold cached prefixes (distinct branches cached at once)" }),
         max_tokens: Int({ minimum: 0, maximum: 1 << 22, default: 0, description: "KV cells the cache may keep (0 = a quarter of the context): attention in a unified cache spans every used cell, so an unbounded cache slows all decoding" }),
       },
       { default: {} },
