@@ -14,7 +14,7 @@ import { benchThreads, fmt, REPO, SYNTHETIC } from "./lib/common.ts";
 
 installCleanupHandlers();
 const threads = benchThreads();
-const s = await startInferFlux(REPO, { model: SYNTHETIC, threads, parallel: 8, ctxSize: 16384, port: freePort(), logPath: join(REPO, "bench/results/mixed.log") }, undefined, [], 180_000);
+const s = await startInferFlux(REPO, { model: SYNTHETIC, threads, parallel: 8, ctxSize: 16384, port: freePort(), logPath: join(REPO, "bench/results/mixed.log") }, undefined, process.argv.slice(2), 180_000);
 
 const interactive = async (n: number) => {
   const ttft: number[] = [];

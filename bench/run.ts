@@ -20,9 +20,10 @@ import { summarize, sum, mean, percentile } from "./lib/stats.ts";
 import { markdownTable, type LevelSummary, type ServerSummaries } from "./lib/table.ts";
 import { runLevel, type LevelResult } from "./lib/workload.ts";
 import { foreignShare, sampleCpu } from "./lib/load.ts";
+import { physicalCores } from "../src/shared/cpu.ts";
 
 const REPO = resolve(import.meta.dir, "..");
-const DEFAULT_MODEL = "/work/shared/models/synthetic-llama2vocab-24M-random-q8_0.gguf";
+const DEFAULT_MODEL = resolve(REPO, "../shared/models/synthetic-llama2vocab-24M-random-q8_0.gguf");
 
 const HELP = `usage: bun bench/run.ts [options]
   --model PATH           GGUF model (default ${DEFAULT_MODEL})
@@ -47,25 +48,6 @@ const HELP = `usage: bun bench/run.ts [options]
   --seed N               prompt seed (default 1)
   --out PATH             results JSON (default bench/results/<timestamp>.json)`;
 
-function physicalCores(): number {
-  try {
-    const info = readFileSync("/proc/cpuinfo", "utf8");
-    const cores = new Set<string>();
-    let phys = "0";
-    for (const line of info.split("\n")) {
-      const [k, v] = line.split(":").map((s) => s?.trim());
-      if (k === "physical id") phys = v;
-      if (k === "core id") cores.add(`${phys}/${v}`);
-    }
-    if (cores.size > 0) return cores.size;
-  } catch { /* not Linux */ }
-  if (process.platform === "darwin") {
-    const r = Bun.spawnSync(["sysctl", "-n", "hw.physicalcpu"]);
-    const n = parseInt(r.stdout.toString(), 10);
-    if (n > 0) return n;
-  }
-  return Math.max(1, cpus().length);
-}
 
 function fatal(msg: string): never {
   console.error(`bench: ${msg} (see --help)`);

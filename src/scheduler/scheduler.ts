@@ -147,8 +147,9 @@ export class Scheduler {
       this.hooks?.onAdmit(next);
       kvFree -= next.tokens.length - next.cachedTokens;
     }
-    // 3. Prefill chunks, oldest first, within the remaining budget.
-    for (const seq of this.running) {
+    // 3. Prefill chunks within the remaining budget: highest priority first, then oldest.
+    const byPriority = this.running.length > 1 ? [...this.running].sort((a, b) => b.priority - a.priority || a.arrivalMs - b.arrivalMs) : this.running;
+    for (const seq of byPriority) {
       if (budget <= 0) break;
       const isDecoding = seq.pending === 1 && seq.nPast > 0;
       if (isDecoding || seq.pending === 0) continue;

@@ -170,3 +170,11 @@ test("a sequence preempted for priority gets no item in that step", () => {
   const plan = s.schedule();
   expect(plan.map((i) => i.seq.id)).toEqual(["urgent"]);
 });
+
+test("prefill budget goes to the highest priority first", () => {
+  const s = new Scheduler({ maxRunning: 2, kvCells: 1000, stepTokenBudget: 10, prefillChunk: 10, agingPerSecond: 0, now: () => 0 });
+  s.add(new Sequence("old-low", Array(20).fill(1), 4, 0, "a", 0));
+  s.add(new Sequence("new-high", Array(20).fill(1), 4, 9, "b", 1));
+  const plan = s.schedule();
+  expect(plan.map((i) => i.seq.id)).toEqual(["new-high"]);
+});
