@@ -44,13 +44,18 @@ async function measure(config: string, headers: Record<string, string>) {
 
 const rows: string[] = [];
 const runs: { off: Awaited<ReturnType<typeof measure>>; on: Awaited<ReturnType<typeof measure>> }[] = [];
-for (let round = 0; round < 2; round++) {
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+for (let round = 0; round < ROUNDS; round++) {
   const off = await measure("off", {});
   const on = await measure("on", { authorization: `Bearer ${KEY}` });
   runs.push({ off, on });
 }
-console.log(`\nmodel ${SYNTHETIC}, threads ${threads}, 8 concurrent streams, 100-token prompts, 64 tokens, 2 rounds (off, on, off, on)\n`);
+console.log(`\nmodel ${SYNTHETIC}, threads ${threads}, 8 concurrent streams, 100-token prompts, 64 tokens, ${ROUNDS} rounds alternating off and on\n`);
 console.log("| round | layer off tok/s | layer on tok/s | tok/s change | TTFT p95 off ms | TTFT p95 on ms | p95 delta ms |");
 console.log("|---|---|---|---|---|---|---|");
 runs.forEach(({ off, on }, i) => rows.push(`| ${i + 1} | ${fmt(off.tokS)} | ${fmt(on.tokS)} | ${fmt(((on.tokS - off.tokS) / off.tokS) * 100, 2)}% | ${fmt(off.ttftP95)} | ${fmt(on.ttftP95)} | ${fmt(on.ttftP95 - off.ttftP95, 2)} |`));
 console.log(rows.join("\n"));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const tokChange = median(runs.map(({ off, on }) => ((on.tokS - off.tokS) / off.tokS) * 100));
+const p95Delta = median(runs.map(({ off, on }) => on.ttftP95 - off.ttftP95));
+console.log(`\nmedian over rounds: tok/s change ${fmt(tokChange, 2)}%, TTFT p95 delta ${fmt(p95Delta, 2)} ms`);

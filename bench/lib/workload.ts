@@ -75,16 +75,8 @@ export const TOKENS_PER_WORD = 1.27;
 const HEADER_TOKENS = 12;
 
 /** Deterministic PRNG (mulberry32), so both servers get exactly the same prompts. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng as rng } from "../../src/shared/prng.ts";
+import { prng as rng } from "../../src/shared/prng.ts";
 
 /** A distinct prompt of about `targetTokens` Llama-2 tokens. `id` makes it unique. */
 export function makePrompt(id: string, targetTokens: number, seed: number): string {

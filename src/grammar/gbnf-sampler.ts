@@ -17,17 +17,8 @@ export interface SampleOptions {
   stopProbability?: number;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from "../shared/prng";
+import { prng } from "../shared/prng";
 
 const PREFERRED = [..."aZ09 -_.:/@,{}[]\"\\ntu0eE+x\u00e9\u4e2d\u{1F600}"].map((c) => c.codePointAt(0)!);
 const CLOSERS = [..."\"]}"].map((c) => c.codePointAt(0)!);
