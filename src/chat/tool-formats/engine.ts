@@ -23,25 +23,13 @@
  *    partial and the text from the break on is streamed as content.
  * Whitespace after a call (between calls, or trailing) is dropped.
  */
-import { Feed, JsonScanner, isWs, minifyJson } from "./json-scanner.ts";
-import type { ParseResult, ParsedToolCall, ToolParseOptions, ToolStreamEvent, ToolStreamParser } from "./types.ts";
+import { Feed, JsonScanner, isWs } from "./json-scanner.ts";
+import { ARG_KEYS, KNOWN_KEYS, V11_ARGS, V11_CALL_ID, allWs, argumentsText, isNameChar } from "./engine-text.ts";
+import type { EngineConfig, SectionKind, ToolParseOptions, ToolStreamEvent } from "./types.ts";
 
-/** How the text after an opening marker is structured. */
-export type SectionKind =
-  /** `<marker> {call} <closeTag>` (Hermes / generic). */
-  | "tagged"
-  /** `<|python_tag|>{call}` (Llama 3). */
-  | "python_tag"
-  /** `[TOOL_CALLS][{call}, ...]`, or `[TOOL_CALLS]{call}`, or `[TOOL_CALLS]name[ARGS]{args}` (Mistral). */
-  | "mistral";
+export type { EngineConfig, SectionKind } from "./types.ts";
 
-export interface EngineConfig {
-  openers: readonly { marker: string; section: SectionKind; closeTag?: string }[];
-  /** A bare JSON object at the start of the output (or right after a call) may be a call (Llama 3). */
-  bareJson: boolean;
-}
-
-type EngineEvent =
+export type EngineEvent =
   | ToolStreamEvent
   | { type: "end_call"; index: number }
   | { type: "abort"; index: number; raw: string };
@@ -79,23 +67,6 @@ const enum K {
 }
 
 type After = "close" | "content" | "array" | "bare";
-
-const ARG_KEYS = new Set(["arguments", "parameters"]);
-const KNOWN_KEYS = new Set(["name", "arguments", "parameters", "type", "id"]);
-const V11_ARGS = "[ARGS]";
-const V11_CALL_ID = "[CALL_ID]";
-
-function allWs(s: string, allowSemicolon: boolean): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (!isWs(c) && !(allowSemicolon && c === ";")) return false;
-  }
-  return true;
-}
-
-function isNameChar(c: string): boolean {
-  return (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c === "_" || c === "-" || c === "." || c === ":";
-}
 
 export class ToolCallEngine {
   private events: EngineEvent[] = [];
@@ -618,83 +589,3 @@ export class ToolCallEngine {
 }
 
 /** Arguments given as something other than an object: a JSON string is unwrapped, null is {}. */
-function argumentsText(sc: JsonScanner): string {
-  const out = sc.out;
-  if (sc.first === '"') {
-    const s = JSON.parse(out) as string;
-    return minifyJson(s) ?? s;
-  }
-  if (out === "null") return "{}";
-  return out;
-}
-
-// -------------------------------------------------------------------- wrappers
-
-function publicEvents(events: EngineEvent[]): ToolStreamEvent[] {
-  const out: ToolStreamEvent[] = [];
-  for (const e of events) {
-    if (e.type === "end_call" || e.type === "abort") continue;
-    const last = out[out.length - 1];
-    if (e.type === "content" && last?.type === "content") last.text += e.text;
-    else if (e.type === "tool_call_args" && last?.type === "tool_call_args" && last.index === e.index) last.text += e.text;
-    else out.push({ ...e });
-  }
-  return out;
-}
-
-export function createEngineStreamParser(cfg: EngineConfig, options?: ToolParseOptions): ToolStreamParser {
-  const engine = new ToolCallEngine(cfg, options);
-  let ended = false;
-  return {
-    push(delta: string): ToolStreamEvent[] {
-      if (ended) throw new Error("tool stream parser: push() after end()");
-      engine.push(delta);
-      return publicEvents(engine.take());
-    },
-    end(): ToolStreamEvent[] {
-      if (ended) return [];
-      ended = true;
-      engine.end();
-      return publicEvents(engine.take());
-    },
-  };
-}
-
-export function engineParse(cfg: EngineConfig, text: string, options?: ToolParseOptions): ParseResult {
-  const engine = new ToolCallEngine(cfg, options);
-  engine.push(text);
-  engine.end();
-  type Rec = { name: string; args: string; done: boolean; raw: string | null };
-  const segments: (string | Rec)[] = [];
-  const byIndex = new Map<number, Rec>();
-  for (const e of engine.take()) {
-    switch (e.type) {
-      case "content":
-        segments.push(e.text);
-        break;
-      case "tool_call_start": {
-        const rec: Rec = { name: e.name, args: "", done: false, raw: null };
-        byIndex.set(e.index, rec);
-        segments.push(rec);
-        break;
-      }
-      case "tool_call_args":
-        byIndex.get(e.index)!.args += e.text;
-        break;
-      case "end_call":
-        byIndex.get(e.index)!.done = true;
-        break;
-      case "abort":
-        byIndex.get(e.index)!.raw = e.raw;
-        break;
-    }
-  }
-  let content = "";
-  const toolCalls: ParsedToolCall[] = [];
-  for (const s of segments) {
-    if (typeof s === "string") content += s;
-    else if (s.done) toolCalls.push({ name: s.name, arguments: s.args });
-    else content += s.raw ?? "";
-  }
-  return { content, toolCalls };
-}

@@ -23,7 +23,7 @@
  * the tags is optional, text before the first call is content.
  */
 import { minifyJson } from "./json-scanner.ts";
-import { createEngineStreamParser, engineParse, type EngineConfig } from "./engine.ts";
+import { createEngineStreamParser, engineParse, type EngineConfig } from "./engine-api.ts";
 import type { ToolFormat } from "./types.ts";
 import type { TemplateMessage, ToolChoice, ToolDefinition } from "../types.ts";
 

@@ -11,7 +11,7 @@
  * Text may precede the first call. The parser accepts any whitespace inside
  * the tags, a missing close tag at the end, and "parameters" for "arguments".
  */
-import { createEngineStreamParser, engineParse, type EngineConfig } from "./engine.ts";
+import { createEngineStreamParser, engineParse, type EngineConfig } from "./engine-api.ts";
 import type { ToolFormat } from "./types.ts";
 
 export const HERMES_OPEN = "<tool_call>";

@@ -14,7 +14,7 @@
  * Anything else (say, a JSON answer the user asked for) is content.
  * After <|python_tag|> the object is always taken as a call.
  */
-import { createEngineStreamParser, engineParse, type EngineConfig } from "./engine.ts";
+import { createEngineStreamParser, engineParse, type EngineConfig } from "./engine-api.ts";
 import type { ToolFormat } from "./types.ts";
 
 export const LLAMA3_PYTHON_TAG = "<|python_tag|>";

@@ -12,7 +12,7 @@
  *
  * repeated once per call; the grammar shape describes the array form.
  */
-import { createEngineStreamParser, engineParse, type EngineConfig } from "./engine.ts";
+import { createEngineStreamParser, engineParse, type EngineConfig } from "./engine-api.ts";
 import type { ToolFormat } from "./types.ts";
 
 export const MISTRAL_TOOL_CALLS = "[TOOL_CALLS]";

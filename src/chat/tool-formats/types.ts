@@ -68,3 +68,18 @@ export interface ToolFormat {
   parse(text: string, options?: ToolParseOptions): ParseResult;
   createStreamParser(options?: ToolParseOptions): ToolStreamParser;
 }
+
+/** How the text after an opening marker is structured. */
+export type SectionKind =
+  /** `<marker> {call} <closeTag>` (Hermes / generic). */
+  | "tagged"
+  /** `<|python_tag|>{call}` (Llama 3). */
+  | "python_tag"
+  /** `[TOOL_CALLS][{call}, ...]`, or `[TOOL_CALLS]{call}`, or `[TOOL_CALLS]name[ARGS]{args}` (Mistral). */
+  | "mistral";
+
+export interface EngineConfig {
+  openers: readonly { marker: string; section: SectionKind; closeTag?: string }[];
+  /** A bare JSON object at the start of the output (or right after a call) may be a call (Llama 3). */
+  bareJson: boolean;
+}
