@@ -60,7 +60,9 @@ export async function startServer(config: Readonly<Config>, options: { onProgres
   const tls = config.server.tls.cert_file && config.server.tls.key_file
     ? { cert: Bun.file(config.server.tls.cert_file), key: Bun.file(config.server.tls.key_file) }
     : undefined;
-  app.listen({ hostname: config.server.host, port: config.server.port, maxRequestBodySize: config.server.max_body_bytes, idleTimeout: 0, tls });
+  // Bun's own body cap (it drops the connection) sits above ours, so an oversized body with a length gets a JSON 413.
+  const bunBodyCap = config.server.max_body_bytes * 2 + (1 << 20);
+  app.listen({ hostname: config.server.host, port: config.server.port, maxRequestBodySize: bunBodyCap, idleTimeout: 0, tls });
   const port = app.server!.port!;
   const url = `${tls ? "https" : "http"}://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
   log.info("listening", { url, model: config.model.path || null, cpus: cpus().length });

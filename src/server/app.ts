@@ -24,6 +24,7 @@ import { createAccessGuard } from "./plugins/access";
 import { createTransportGuard } from "./plugins/transport";
 import { RequestPolicy } from "./request-policy";
 import { adminRoutes } from "./routes/admin";
+import { InferFluxError } from "../shared/errors";
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -96,6 +97,10 @@ export function createApp(deps: AppDeps) {
     .onRequest(async ({ request, set, server }) => {
       const path = new URL(request.url).pathname;
       transport.checkHost(request.headers);
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > config.server.max_body_bytes) {
+        throw new InferFluxError(413, "invalid_request_error", "body_too_large", `the request body (${length} bytes) exceeds server.max_body_bytes (${config.server.max_body_bytes})`);
+      }
       const cors = transport.corsHeaders(request.headers);
       if (request.method === "OPTIONS") return new Response(null, { status: cors["access-control-allow-origin"] ? 204 : 404, headers: cors });
       Object.assign(set.headers, cors);

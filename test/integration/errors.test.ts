@@ -136,3 +136,19 @@ describe("no model loaded", () => {
     expect(((await (await fetch(`${server.url}/v1/models`)).json()) as any).data).toEqual([]);
   });
 });
+
+describe.skipIf(!haveModels)("oversized bodies", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(["--model", STORIES_CHATML, "--set", "server.max_body_bytes=65536"]);
+  }, 60_000);
+  afterAll(async () => server?.stop());
+
+  test("a body over server.max_body_bytes is a JSON 413, and the server keeps serving", async () => {
+    const big = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "a".repeat(100_000) }] });
+    const r = await post(server.url, "/v1/chat/completions", big);
+    expectError(r, 413);
+    expect(r.json.error.code).toBe("body_too_large");
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
