@@ -2,6 +2,8 @@
  * One streamed request with arbitrary extra body fields and headers (priority,
  * response_format, auth): TTFT, total time, completion tokens and the text.
  */
+import { sseData } from "./sse.ts";
+
 export interface TimedResult {
   ok: boolean;
   error?: string;
@@ -32,26 +34,16 @@ export async function timedRequest(
       keepalive: false,
     });
     if (!res.ok || !res.body) return { ok: false, error: `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`, ttftMs: NaN, totalMs: performance.now() - t0, tokens: 0, text };
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line.startsWith("data:")) continue;
-        const data = line.slice(5).trim();
-        if (data === "[DONE]") continue;
-        const msg = JSON.parse(data);
-        if (msg.error) return { ok: false, error: JSON.stringify(msg.error), ttftMs: ttft, totalMs: performance.now() - t0, tokens: 0, text };
-        const piece = msg.choices?.[0]?.text ?? msg.choices?.[0]?.delta?.content ?? "";
-        if (piece) {
-          if (Number.isNaN(ttft)) ttft = performance.now() - t0;
-          text += piece;
-        }
-        if (msg.usage) usage = msg.usage;
+    for await (const data of sseData(res.body)) {
+      if (data === "[DONE]") continue;
+      const msg = JSON.parse(data);
+      if (msg.error) return { ok: false, error: JSON.stringify(msg.error), ttftMs: ttft, totalMs: performance.now() - t0, tokens: 0, text };
+      const piece = msg.choices?.[0]?.text ?? msg.choices?.[0]?.delta?.content ?? "";
+      if (piece) {
+        if (Number.isNaN(ttft)) ttft = performance.now() - t0;
+        text += piece;
       }
+      if (msg.usage) usage = msg.usage;
     }
     return {
       ok: true,
@@ -59,7 +51,7 @@ export async function timedRequest(
       totalMs: performance.now() - t0,
       tokens: usage?.completion_tokens ?? 0,
       text,
-      cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? usage?.prompt_tokens_details?.cached_tokens,
+      cachedTokens: usage?.prompt_tokens_details?.cached_tokens,
     };
   } catch (e) {
     return { ok: false, error: String(e), ttftMs: ttft, totalMs: performance.now() - t0, tokens: 0, text };

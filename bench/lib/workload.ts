@@ -3,6 +3,8 @@
  * POST /v1/completions requests, and one concurrency level (C stream-slots,
  * each running 1 warm-up then K measured requests back to back).
  */
+import { sseData } from "./sse.ts";
+import { prng as rng } from "../../src/shared/prng.ts";
 
 // Varied English sentences; prompts are random sequences of them behind a unique header,
 // so no two prompts share more than a couple of leading tokens (no prefix-cache help).
@@ -76,7 +78,6 @@ const HEADER_TOKENS = 12;
 
 /** Deterministic PRNG (mulberry32), so both servers get exactly the same prompts. */
 export { prng as rng } from "../../src/shared/prng.ts";
-import { prng as rng } from "../../src/shared/prng.ts";
 
 /** A distinct prompt of about `targetTokens` Llama-2 tokens. `id` makes it unique. */
 export function makePrompt(id: string, targetTokens: number, seed: number): string {
@@ -145,28 +146,18 @@ export async function streamCompletion(p: CompletionParams): Promise<RequestResu
       keepalive: false,
     });
     if (!res.ok || !res.body) return fail(`HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
-    const decoder = new TextDecoder();
-    let buf = "";
     let done = false;
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line.startsWith("data:")) continue;
-        const data = line.slice(5).trim();
-        if (data === "[DONE]") { done = true; continue; }
-        let msg: any;
-        try { msg = JSON.parse(data); } catch { continue; }
-        if (msg.error) return fail(`stream error: ${JSON.stringify(msg.error).slice(0, 300)}`);
-        const text = msg.choices?.[0]?.text;
-        if (typeof text === "string" && text.length > 0) {
-          if (Number.isNaN(ttft)) ttft = performance.now() - t0;
-          textChunks++;
-        }
-        if (msg.usage && typeof msg.usage.completion_tokens === "number") usage = msg.usage;
+    for await (const data of sseData(res.body)) {
+      if (data === "[DONE]") { done = true; continue; }
+      let msg: any;
+      try { msg = JSON.parse(data); } catch { continue; }
+      if (msg.error) return fail(`stream error: ${JSON.stringify(msg.error).slice(0, 300)}`);
+      const text = msg.choices?.[0]?.text;
+      if (typeof text === "string" && text.length > 0) {
+        if (Number.isNaN(ttft)) ttft = performance.now() - t0;
+        textChunks++;
       }
+      if (msg.usage && typeof msg.usage.completion_tokens === "number") usage = msg.usage;
     }
     if (!done && textChunks === 0) return fail("stream ended without data");
     const fromUsage = usage?.completion_tokens !== undefined;

@@ -4,6 +4,7 @@
  * option key (e.g. "store.scrypt.N", "guardrails.regexes[2]").
  */
 import { ConfigError } from "../shared/errors.ts";
+import type { AuditLogOptions } from "./audit/audit-log.ts";
 import type { OidcOptions } from "./auth/oidc.ts";
 import { type ConfigApiKey, type PreparedConfigKey, prepareConfigKeys } from "./config-keys.ts";
 import { normalizeOpaOptions } from "./guardrails/opa.ts";
@@ -25,14 +26,7 @@ export interface PolicyOptions {
     tokensPerMinute?: number;
     tenants?: Record<string, RateLimits>;
   };
-  audit?: {
-    path?: string;
-    debugMode?: boolean;
-    maxBytes?: number;
-    keep?: number;
-    flushIntervalMs?: number;
-    fsync?: boolean;
-  };
+  audit?: Omit<AuditLogOptions, "onEvent">;
   guardrails?: {
     blocklist?: string[];
     regexes?: string[];

@@ -86,7 +86,9 @@ export function createApp(deps: AppDeps) {
   const countedErrors = new WeakSet<Request>();
   const routeLabel = (path: string, code: string) => (code === "unknown_route" ? "unmatched" : path);
 
-  return new Elysia()
+  // /openapi.json re-enters the app in-process; the handle is bound once the app exists.
+  let handleInProcess: (r: Request) => Promise<Response> = async () => new Response("{}", { status: 503 });
+  const app = new Elysia()
     .use(
       swagger({
         path: "/docs",
@@ -139,7 +141,8 @@ export function createApp(deps: AppDeps) {
       }
       return new Response(metrics.registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
     })
-    .get("/openapi.json", ({ request }) => fetch(new URL("/docs/json", request.url)).catch(() => new Response("{}", { status: 500 })))
+    // The same spec as /docs/json, produced in-process (no HTTP round trip, works behind TLS and any Host).
+    .get("/openapi.json", (): Promise<Response> => handleInProcess(new Request("http://localhost/docs/json")))
     .get("/v1/models", () => (ensureModelParts(), listModels(engine, naming)))
     .get("/v1/models/:id", ({ params }) => (ensureModelParts(), getModel(engine, naming, decodeURIComponent(params.id))))
     .get("/v1/usage", ({ request }) => {
@@ -166,4 +169,6 @@ export function createApp(deps: AppDeps) {
       if (countedErrors.has(request)) return;
       metrics.requests.inc({ route: path, status: String(set.status ?? 200) });
     });
+  handleInProcess = (r) => app.handle(r);
+  return app;
 }
