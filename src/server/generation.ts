@@ -10,7 +10,7 @@ import { errorEnvelope } from "../protocol/errors";
 import { InferFluxError } from "../shared/errors";
 import type { ServerMetrics } from "../metrics/server-metrics";
 import type { Logger } from "../shared/logger";
-import type { RequestPolicy } from "./request-policy";
+import { PolicyViolationError, type RequestPolicy } from "./request-policy";
 
 export interface GenerationDeps {
   engine: EngineClient;
@@ -50,10 +50,9 @@ export async function collect(deps: GenerationDeps, req: EngineRequest, signal: 
       first ??= performance.now();
       outputs.push(out);
       text += out.text;
-      rp.checkOutput(out.text);
+      rp.checkOutput(out.text, out.finishReason !== undefined);
       if (out.finishReason) {
         record(deps, out.usage, start, first);
-        rp.endOutput();
         rp.finish(out.usage);
         return { text, outputs, finish: out, usage: out.usage! };
       }
@@ -103,14 +102,16 @@ export async function streamResponse(deps: GenerationDeps, req: EngineRequest, s
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
       const send = (c: unknown) => controller.enqueue(sseData(c));
+      let last: RequestOutput | undefined;
       try {
         for (const c of fmt.start()) send(c);
         let res = firstResult;
         while (!res.done) {
           const out = res.value;
-          rp.checkOutput(out.text); // a blocked completion ends the stream with a policy error event
-          if (out.finishReason) rp.endOutput(); // the final verdict comes before the finish chunk
-          for (const c of fmt.output(out)) send(c);
+          // Guardrails may hold back text that could still become blocked; a block ends the stream with a policy error event.
+          last = out;
+          const text = rp.checkOutput(out.text, out.finishReason !== undefined); // the final verdict comes before the finish chunk
+          for (const c of fmt.output(text === out.text ? out : { ...out, text })) send(c);
           if (out.finishReason) {
             finished = true;
             record(deps, out.usage, start, first);
@@ -124,6 +125,10 @@ export async function streamResponse(deps: GenerationDeps, req: EngineRequest, s
       } catch (e) {
         const err = e instanceof InferFluxError ? e : new InferFluxError(500, "server_error", "internal_error", "internal server error");
         rp.finish(undefined, err.status, err);
+        if (e instanceof PolicyViolationError && e.allowedText) {
+          // The allowed text before the blocked part, so that what the client saw does not depend on chunking.
+          for (const c of fmt.output({ id: last?.id ?? req.id, text: e.allowedText, tokenIds: [] })) send(c);
+        }
         if (!ctl.signal.aborted || e instanceof InferFluxError && e.code === "content_policy_violation") {
           if (!(e instanceof InferFluxError)) deps.log.error("stream failed", { error: String(e) });
           send(errorEnvelope(err));

@@ -8,8 +8,12 @@ import { InferFluxError } from "../shared/errors";
 import type { Usage } from "../engine/messages";
 
 export class PolicyViolationError extends InferFluxError {
-  constructor(direction: "prompt" | "completion", reasons: string[]) {
+  /** Completion text before the blocked part that a stream may still send. */
+  readonly allowedText: string;
+
+  constructor(direction: "prompt" | "completion", reasons: string[], allowedText = "") {
     super(400, "invalid_request_error", "content_policy_violation", `the ${direction} was blocked by policy (${reasons.join(", ") || "guardrail"})`);
+    this.allowedText = allowedText;
   }
 }
 
@@ -55,21 +59,27 @@ export class RequestPolicy {
     this.output = this.policy.guardrails.createStreamChecker();
   }
 
-  /** Feeds completion text; throws PolicyViolationError as soon as blocked text appears. */
-  checkOutput(delta: string): void {
+  /**
+   * Feeds completion text; returns the text that may be sent now (text that
+   * could still turn out blocked is held back) and throws PolicyViolationError
+   * as soon as blocked text appears. `last` marks the final delta: the
+   * whole-text check runs and everything still held is released.
+   */
+  checkOutput(delta: string, last = false): string {
     this.completion += delta;
-    const v = this.output?.push(delta);
-    if (v && !v.allowed) {
-      this.verdicts.push(v);
-      throw new PolicyViolationError("completion", v.reasons);
+    if (!this.output) return delta;
+    let { release, verdict } = this.output.push(delta);
+    if (last && !verdict) {
+      const end = this.output.end();
+      release += end.release;
+      verdict = end.verdict;
+      if (verdict.action !== "allow" && verdict.allowed) this.verdicts.push(verdict);
     }
-  }
-
-  /** The end of the output: the final whole-text check. */
-  endOutput(): void {
-    const v = this.output?.end();
-    if (v && v.action !== "allow") this.verdicts.push(v);
-    if (v && !v.allowed) throw new PolicyViolationError("completion", v.reasons);
+    if (verdict && !verdict.allowed) {
+      this.verdicts.push(verdict);
+      throw new PolicyViolationError("completion", verdict.reasons, release);
+    }
+    return release;
   }
 
   finish(usage: Usage | undefined, status = 200, error?: InferFluxError): void {

@@ -59,7 +59,8 @@ export async function completions(deps: CompletionRouteDeps, body: unknown, sign
       start: () => (echo ? [chunk(echo, null)] : []),
       output: (out: RequestOutput) => {
         const lp = nLogprobs >= 0 && out.logprobs?.length ? completionLogprobs(out.logprobs, offset) : null;
-        offset += out.text.length;
+        // text_offset follows the tokens (guardrails may move held text to a later chunk).
+        for (const l of out.logprobs ?? []) offset += l.token.length;
         const chunks: object[] = [];
         if (out.text || lp) chunks.push(chunk(out.text, null, lp));
         if (out.finishReason) chunks.push(chunk("", openAIFinish(out.finishReason)));

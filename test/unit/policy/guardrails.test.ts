@@ -103,53 +103,99 @@ describe("PII", () => {
 describe("stream checker", () => {
   const g = createGuardrails({ blocklist: ["bad", "forbidden phrase"], pii: { email: "block", phone: "redact" } });
 
-  test("a term split across deltas is caught as soon as it is decidable", () => {
+  /** Feeds deltas; returns what was released, the index of the delta that blocked (-1 if none) and the verdict. */
+  function feed(deltas: string[], s = g.createStreamChecker()) {
+    let released = "";
+    let blockedAt = -1;
+    for (let i = 0; i < deltas.length; i++) {
+      const step = s.push(deltas[i]);
+      released += step.release;
+      if (step.verdict && blockedAt < 0) blockedAt = i;
+    }
+    const end = s.end();
+    released += end.release;
+    return { released, blockedAt, verdict: end.verdict, s };
+  }
+
+  test("a term split across deltas is caught as soon as it is decidable and never sent in part", () => {
     const s = g.createStreamChecker();
-    expect(s.push("this is b")).toBeNull();
-    expect(s.push("a")).toBeNull();
-    expect(s.push("d")).toBeNull(); // could still become "badge"
-    const v = s.push(" news");
-    expect(v).toMatchObject({ allowed: false, action: "block", reasons: ["blocklist:bad"] });
+    expect(s.push("this is b")).toEqual({ release: "this is ", verdict: null }); // "b" could start "bad"
+    expect(s.push("a")).toEqual({ release: "", verdict: null });
+    expect(s.push("d")).toEqual({ release: "", verdict: null }); // could still become "badge"
+    const step = s.push(" news");
+    expect(step.release).toBe("");
+    expect(step.verdict).toMatchObject({ allowed: false, action: "block", reasons: ["blocklist:bad"] });
     expect(s.blocked).toBe(true);
-    expect(s.push("more")).toBe(v as NonNullable<typeof v>);
+    expect(s.push("more")).toEqual({ release: "", verdict: step.verdict });
+  });
+
+  test("on a block the text before the match is released, whatever the chunking", () => {
+    const text = "it was fine, then bad news came";
+    const expected = "it was fine, then ";
+    const chunkings = [[text], text.split(""), text.split(" ").map((w, i, a) => (i < a.length - 1 ? `${w} ` : w)), [text.slice(0, 19), text.slice(19)]];
+    for (const deltas of chunkings) {
+      const r = feed(deltas);
+      expect(r.released).toBe(expected);
+      expect(r.verdict.allowed).toBe(false);
+    }
   });
 
   test("no false positive when the word continues; end() confirms a trailing term", () => {
-    const s = g.createStreamChecker();
-    s.push("a ba");
-    s.push("d");
-    expect(s.push("ge")).toBeNull();
-    expect(s.end().allowed).toBe(true);
+    const r = feed(["a ba", "d", "ge"]);
+    expect(r.verdict.allowed).toBe(true);
+    expect(r.released).toBe("a badge");
     const t = g.createStreamChecker();
-    t.push("that is forbidden ");
-    expect(t.push("phr")).toBeNull();
-    expect(t.push("ase")).toBeNull();
-    expect(t.end()).toMatchObject({ allowed: false, reasons: ["blocklist:forbidden phrase"] });
+    expect(t.push("that is forbidden ").release).toBe("that is "); // a prefix of "forbidden phrase" waits
+    expect(t.push("phr")).toEqual({ release: "", verdict: null });
+    expect(t.push("ase")).toEqual({ release: "", verdict: null });
+    expect(t.end()).toMatchObject({ release: "", verdict: { allowed: false, reasons: ["blocklist:forbidden phrase"] } });
+    // The phrase did not complete: everything is released.
+    expect(feed(["that is forbidden ", "fruit"]).released).toBe("that is forbidden fruit");
+  });
+
+  test("held text is released as soon as it cannot be a term; nothing is lost or repeated", () => {
+    const h = createGuardrails({ blocklist: ["park"] });
+    const s = h.createStreamChecker();
+    expect(s.push("in the pa").release).toBe("in the ");
+    expect(s.push("rt").release).toBe("part");
+    expect(s.push(" of").release).toBe(" of");
+    expect(s.end()).toMatchObject({ release: "", verdict: { allowed: true } });
+    const text = "Once upon a time, in a park-like place, a parking lot and a spark.";
+    const chars = feed(text.split(""), h.createStreamChecker());
+    expect(chars.blockedAt).toBeGreaterThan(0);
+    expect(chars.released).toBe("Once upon a time, in a ");
   });
 
   test("char-by-char over a long stream, windows never produce false positives", () => {
     const h = createGuardrails({ blocklist: ["ad"] });
     const text = `${"x".repeat(300)}bad ${"y".repeat(700)}`;
-    const s = h.createStreamChecker({ window: 16 });
-    for (const ch of text) expect(s.push(ch)).toBeNull();
-    expect(s.end().allowed).toBe(true);
+    const r = feed(text.split(""), h.createStreamChecker({ window: 16 }));
+    expect(r.verdict.allowed).toBe(true);
+    expect(r.released).toBe(text);
     const hit = `${"z ".repeat(2000)}ad!`;
-    const s2 = h.createStreamChecker();
-    let at = -1;
-    for (let i = 0; i < hit.length; i++) if (s2.push(hit[i]) && at < 0) at = i;
-    expect(at).toBe(hit.length - 1); // detected on the "!" right after the term
+    const r2 = feed(hit.split(""), h.createStreamChecker());
+    expect(r2.blockedAt).toBe(hit.length - 1); // detected on the "!" right after the term
+    expect(r2.released).toBe("z ".repeat(2000));
   });
 
-  test("block-action PII split across deltas; end() reports redact/log PII", () => {
+  test("block-action PII split across deltas: the address is never sent; end() reports redact/log PII", () => {
     const s = g.createStreamChecker();
-    s.push("contact jo");
-    s.push("hn@exam");
-    expect(s.push("ple.com")).toBeNull();
-    expect(s.push(" please")).toMatchObject({ allowed: false, reasons: ["pii:email"] });
-    const t = g.createStreamChecker();
-    t.push("call 555-123-");
-    t.push("4567 now");
-    expect(t.end()).toMatchObject({ allowed: true, action: "redact", redactedText: "call [REDACTED:phone] now" });
+    expect(s.push("contact jo").release).toBe("contact ");
+    expect(s.push("hn@exam").release).toBe("");
+    expect(s.push("ple.com").verdict).toBeNull();
+    const step = s.push(" please");
+    expect(step.verdict).toMatchObject({ allowed: false, reasons: ["pii:email"] });
+    expect(step.release).toBe("");
+    const t = feed(["call 555-123-", "4567 now"]);
+    expect(t.verdict).toMatchObject({ allowed: true, action: "redact", redactedText: "call [REDACTED:phone] now" });
+    expect(t.released).toBe("call 555-123-4567 now"); // a stream cannot redact; the verdict is audited
+  });
+
+  test("no block rules: every delta is released as it comes", () => {
+    const h = createGuardrails({ pii: { email: "log" } });
+    const s = h.createStreamChecker();
+    expect(s.push("mail a@b.co")).toEqual({ release: "mail a@b.co", verdict: null });
+    expect(s.end()).toMatchObject({ release: "", verdict: { allowed: true, action: "log" } });
   });
 });
 
