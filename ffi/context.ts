@@ -7,6 +7,7 @@ import type { LlamaBinding } from "./index";
 import type { Batch } from "./batch";
 import type { Model } from "./model";
 import { CONTEXT_PARAMS } from "./layouts";
+import { ThreadPool } from "./threadpool";
 
 export interface ContextOptions {
   nCtx: number;
@@ -19,6 +20,8 @@ export interface ContextOptions {
   kvUnified: boolean;
   /** -1 auto, 0 off, 1 on. */
   flashAttn?: number;
+  /** CPU thread pools' busy-polling level 0..100 (default 50, as llama.cpp). */
+  poll?: number;
 }
 
 /** The result of a decode, translated from llama_decode's return code. */
@@ -34,6 +37,7 @@ export class Context {
   readonly nVocab: number;
   private handle: Pointer | null;
   private readonly memory: Pointer;
+  private pools: ThreadPool[] = [];
 
   private constructor(private readonly binding: LlamaBinding, handle: Pointer, model: Model) {
     const { llama } = binding;
@@ -61,7 +65,28 @@ export class Context {
     v.setUint8(CONTEXT_PARAMS.kv_unified, options.kvUnified ? 1 : 0);
     const handle = binding.shim.ifx_context_init(model.native, ptr(params)) as Pointer | null;
     if (!handle) throw new Error(`failed to create a llama context (n_ctx ${options.nCtx}, parallel ${options.nSeqMax}): out of memory or unsupported parameters`);
-    return new Context(binding, handle, model);
+    const ctx = new Context(binding, handle, model);
+    try {
+      ctx.attachThreadPools(options.threads, options.threadsBatch, options.poll ?? 50);
+    } catch (e) {
+      ctx.free();
+      throw e;
+    }
+    return ctx;
+  }
+
+  /**
+   * Persistent CPU thread pools, as llama-server sets up: one for single-token
+   * decodes and, when the batch thread count differs, one for batches (the
+   * first then starts paused; ggml pauses whichever is idle).
+   */
+  private attachThreadPools(threads: number, threadsBatch: number, poll: number): void {
+    const separate = threadsBatch !== threads;
+    const batch = separate ? ThreadPool.create(this.binding, { threads: threadsBatch, poll }) : null;
+    const single = ThreadPool.create(this.binding, { threads, poll, paused: separate });
+    if (!single) return; // no CPU backend pool API: ggml uses per-decode threads
+    this.pools = batch ? [single, batch] : [single];
+    this.binding.llama.llama_attach_threadpool(this.native, single.native, batch ? batch.native : null);
   }
 
   get native(): Pointer {
@@ -118,5 +143,7 @@ export class Context {
     if (!this.handle) return;
     this.binding.llama.llama_free(this.handle);
     this.handle = null;
+    for (const p of this.pools) p.free();
+    this.pools = [];
   }
 }

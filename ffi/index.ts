@@ -38,7 +38,7 @@ export function loadLlama(logger: Logger): LlamaBinding {
   const shim = compileShim(linkDir);
   const { symbols: llama } = dlopen(location.llamaPath, llamaSymbols);
   const { symbols: ggml } = dlopen(location.ggmlPath, ggmlSymbols);
-  installLogger(llama, logger.child("llama.cpp"));
+  installLogger(shim, logger.child("llama.cpp"));
   ggml.ggml_backend_load_all_from_path(Buffer.from(location.dir + "\0"));
   llama.llama_backend_init();
   const backends: string[] = [];
@@ -58,15 +58,17 @@ export function loadLlama(logger: Logger): LlamaBinding {
 /**
  * llama.cpp logs in fragments (level 5 = continuation); collect a line and
  * emit it at the level of the fragment that began it. threadsafe: ggml may
- * log from its worker threads.
+ * log from its worker threads. The callback runs later on this thread, so the
+ * shim hands it a heap copy of the text, freed here once read.
  */
-function installLogger(llama: LlamaSymbols, log: Logger): void {
+function installLogger(shim: Shim, log: Logger): void {
   let pending = "";
   let pendingLevel: (typeof GGML_LEVEL)[number] = "info";
   logCallback = new JSCallback(
     (level: number, text: Pointer | null) => {
       if (!text) return;
       const chunk = new CString(text).toString();
+      shim.ifx_free(text);
       if (level !== 5) pendingLevel = GGML_LEVEL[level] ?? "info";
       pending += chunk;
       if (!pending.endsWith("\n")) return;
@@ -76,7 +78,7 @@ function installLogger(llama: LlamaSymbols, log: Logger): void {
     },
     { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.void, threadsafe: true },
   );
-  llama.llama_log_set(logCallback.ptr, null);
+  shim.ifx_log_set(logCallback.ptr);
 }
 
 export { locateLibrary, prepareLinkDir } from "./library";

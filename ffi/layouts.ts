@@ -33,6 +33,8 @@ export const TOKEN_DATA = { size: 12 } as const;
 export const TOKEN_DATA_ARRAY = { size: 32, selected: 16, sorted: 24 } as const;
 export const LOGIT_BIAS = { size: 8 } as const;
 export const CHAT_MESSAGE = { size: 16 } as const;
+/** ggml.h's ggml_threadpool_params: bool cpumask[GGML_MAX_N_THREADS = 512], then the scalars. */
+export const THREADPOOL_PARAMS = { size: 528, n_threads: 512, prio: 516, poll: 520, strict_cpu: 524, paused: 525 } as const;
 
 /** The order in which ifx_layout reports values; keep in step with shim.c. */
 export const EXPECTED_LAYOUT: ReadonlyArray<readonly [string, number]> = [
@@ -66,6 +68,12 @@ export const EXPECTED_LAYOUT: ReadonlyArray<readonly [string, number]> = [
   ["llama_token_data_array.sorted", TOKEN_DATA_ARRAY.sorted],
   ["sizeof(llama_logit_bias)", LOGIT_BIAS.size],
   ["sizeof(llama_chat_message)", CHAT_MESSAGE.size],
+  ["sizeof(ggml_threadpool_params)", THREADPOOL_PARAMS.size],
+  ["ggml_threadpool_params.n_threads", THREADPOOL_PARAMS.n_threads],
+  ["ggml_threadpool_params.prio", THREADPOOL_PARAMS.prio],
+  ["ggml_threadpool_params.poll", THREADPOOL_PARAMS.poll],
+  ["ggml_threadpool_params.strict_cpu", THREADPOOL_PARAMS.strict_cpu],
+  ["ggml_threadpool_params.paused", THREADPOOL_PARAMS.paused],
 ];
 
 /** Returns a list of mismatches (empty when the TypeScript layouts match the headers). */

@@ -23,6 +23,10 @@ export const shimSymbols = {
   ifx_decode: { args: [p, p], returns: i32 },
   /** Owned sampler chain; free with llama_sampler_free. */
   ifx_sampler_chain_init: { args: [bool], returns: p },
+  /** Routes llama.cpp's log to a (threadsafe) callback that receives a heap copy of each fragment; NULL restores the default. */
+  ifx_log_set: { args: [p], returns: v },
+  /** Frees a log fragment copy. */
+  ifx_free: { args: [p], returns: v },
 } as const;
 
 export type Shim = ReturnType<typeof compileShim>;
@@ -31,7 +35,7 @@ export function compileShim(linkDir: string) {
   const cDir = join(REPO_ROOT, "ffi", "c");
   const { symbols } = cc({
     source: join(cDir, "shim.c"),
-    library: ["llama", "ggml", "ggml-base"],
+    library: ["llama", "ggml", "ggml-base", "c"],
     flags: ["-nostdinc", `-I${join(cDir, "stub-include")}`, `-I${join(REPO_ROOT, "llama.cpp", "include")}`, `-L${linkDir}`],
     symbols: shimSymbols,
   });

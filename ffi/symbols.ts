@@ -104,6 +104,9 @@ export const llamaSymbols = {
   llama_sampler_apply: { args: [ptr, ptr], returns: v },
   llama_sampler_reset: { args: [ptr], returns: v },
   llama_sampler_free: { args: [ptr], returns: v },
+  /** Persistent thread pools for single-token and batch decodes (without them ggml starts threads for every decode). */
+  llama_attach_threadpool: { args: [ptr, ptr, ptr], returns: v },
+  llama_detach_threadpool: { args: [ptr], returns: v },
 } as const;
 
 export const ggmlSymbols = {
@@ -117,5 +120,12 @@ export const ggmlSymbols = {
   ggml_backend_dev_name: { args: [ptr], returns: cstring },
   ggml_backend_dev_description: { args: [ptr], returns: cstring },
   ggml_backend_dev_type: { args: [ptr], returns: i32 },
+  /** The CPU device, or NULL (type 0 = GGML_BACKEND_DEVICE_TYPE_CPU). */
+  ggml_backend_dev_by_type: { args: [i32], returns: ptr },
+  ggml_backend_dev_backend_reg: { args: [ptr], returns: ptr },
+  /** A backend's extra entry points by name (the CPU backend's threadpool functions live in a loaded module). */
+  ggml_backend_reg_get_proc_address: { args: [ptr, cstring], returns: ptr },
+  /** Fills ggml_threadpool_params with the defaults for n threads (no affinity, normal priority, poll 50). */
+  ggml_threadpool_params_init: { args: [ptr, i32], returns: v },
 } as const;
 

@@ -39,6 +39,12 @@ int32_t ifx_layout(int64_t *out, int32_t capacity) {
         offsetof(llama_token_data_array, sorted),
         sizeof(llama_logit_bias),
         sizeof(struct llama_chat_message),
+        sizeof(struct ggml_threadpool_params),
+        offsetof(struct ggml_threadpool_params, n_threads),
+        offsetof(struct ggml_threadpool_params, prio),
+        offsetof(struct ggml_threadpool_params, poll),
+        offsetof(struct ggml_threadpool_params, strict_cpu),
+        offsetof(struct ggml_threadpool_params, paused),
     };
     int32_t n = (int32_t)(sizeof(v) / sizeof(v[0]));
     for (int32_t i = 0; i < n && i < capacity; i++) out[i] = v[i];
@@ -71,3 +77,34 @@ struct llama_sampler *ifx_sampler_chain_init(bool no_perf) {
     p.no_perf = no_perf;
     return llama_sampler_chain_init(p);
 }
+
+/*
+ * Log forwarding. JavaScript receives llama.cpp's log through a threadsafe
+ * callback, which runs later on the JS thread; by then the text llama.cpp
+ * passed (a stack buffer) is gone. So the text is copied to the heap here and
+ * the JS side frees the copy with ifx_free after reading it.
+ */
+void *malloc(size_t n);
+void free(void *p);
+size_t strlen(const char *s);
+void *memcpy(void *dst, const void *src, size_t n);
+
+typedef void (*ifx_log_sink)(int32_t level, char *text);
+static ifx_log_sink ifx_sink;
+
+static void ifx_log_copy(enum ggml_log_level level, const char *text, void *user_data) {
+    (void)user_data;
+    if (!ifx_sink || !text) return;
+    size_t n = strlen(text);
+    char *copy = (char *)malloc(n + 1);
+    if (!copy) return;
+    memcpy(copy, text, n + 1);
+    ifx_sink((int32_t)level, copy);
+}
+
+void ifx_log_set(ifx_log_sink sink) {
+    ifx_sink = sink;
+    llama_log_set(sink ? ifx_log_copy : NULL, NULL);
+}
+
+void ifx_free(void *p) { free(p); }

@@ -48,6 +48,8 @@ export interface EngineInit {
   nUbatch: number;
   threads: number;
   threadsBatch: number;
+  /** CPU thread pool polling level 0..100. */
+  poll: number;
   gpuLayers: number;
   flashAttn: number;
   /** Tokens a step may process (decode tokens + prefill chunks). */

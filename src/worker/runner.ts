@@ -36,6 +36,7 @@ export class Runner {
         nSeqMax: init.parallel + init.cacheHolders,
         threads: init.threads,
         threadsBatch: init.threadsBatch,
+        poll: init.poll,
         kvUnified: true,
         flashAttn: init.flashAttn,
       });
