@@ -135,6 +135,24 @@ export class Context {
     return this.binding.llama.llama_memory_seq_pos_max(this.memory, seq);
   }
 
+  /** A copy of the sequence's KV state (what llama_state_seq_set_data takes back); null when it cannot be read. */
+  seqStateGet(seq: number): Uint8Array | null {
+    this.checkSeq(seq);
+    const { llama } = this.binding;
+    const size = Number(llama.llama_state_seq_get_size(this.native, seq));
+    if (size <= 0) return null;
+    const buf = new Uint8Array(size);
+    const written = Number(llama.llama_state_seq_get_data(this.native, ptr(buf), size, seq));
+    return written > 0 ? buf.subarray(0, written) : null;
+  }
+
+  /** Loads a state from seqStateGet into an (empty) sequence; false when libllama refuses it (wrong model or layout, no space). */
+  seqStateSet(seq: number, state: Uint8Array): boolean {
+    this.checkSeq(seq);
+    if (state.byteLength === 0) return false;
+    return Number(this.binding.llama.llama_state_seq_set_data(this.native, ptr(state), state.byteLength, seq)) > 0;
+  }
+
   clearMemory(): void {
     this.binding.llama.llama_memory_clear(this.memory, true);
   }

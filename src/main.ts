@@ -41,6 +41,10 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
     preemptPriorityGap: config.scheduler.preempt_priority_gap,
     tenantWeights: { ...config.scheduler.tenant_weights },
     cacheMaxTokens: config.cache.max_tokens,
+    cacheResidentTokens: config.cache.resident_tokens,
+    cacheRamBytes: config.cache.enabled ? config.cache.ram.max_bytes : 0,
+    cacheDiskPath: config.cache.enabled ? config.cache.disk.path : "",
+    cacheDiskMaxBytes: config.cache.disk.max_bytes,
     cacheHolders: config.cache.enabled ? Math.min(config.cache.holders, 256 - config.runtime.parallel) : 0,
     logLevel: config.logging.level,
   };

@@ -19,7 +19,7 @@
  */
 import { assert } from "../shared/errors";
 import { MinHeap } from "./min-heap";
-import type { CacheStats, EvictedNode, HolderFor, InsertResult, MatchResult, NodeInfo, PathEntry } from "./types";
+import type { CacheStats, EvictedPrefix, HolderFor, InsertResult, MatchResult, NodeInfo, PathEntry } from "./types";
 
 class Node {
   readonly children = new Map<number, Node>();
@@ -64,6 +64,16 @@ export class Lock {
 }
 
 const EMPTY = new Int32Array(0);
+
+/** Tokens and segments from the root down to `n` (n may already be detached from its parent). */
+function prefixOf(n: Node): { tokens: number[]; segments: PathEntry[] } {
+  const chain: Node[] = [];
+  for (let c: Node | null = n; c !== null && c.parent !== null; c = c.parent) chain.push(c);
+  chain.reverse();
+  const tokens: number[] = [];
+  for (const c of chain) for (const t of c.tokens) tokens.push(t);
+  return { tokens, segments: chain.map((c) => c.entry()) };
+}
 const lruLess = (a: Node, b: Node): boolean => a.lastAccess < b.lastAccess || (a.lastAccess === b.lastAccess && a.id < b.id);
 
 function commonPrefix(edge: Int32Array, tokens: readonly number[], from: number, to: number): number {
@@ -250,7 +260,7 @@ export class RadixTree {
    * or as many as unlocked leaves allow, least recently used leaf first; a
    * parent left childless becomes a candidate. Returns the tokens freed.
    */
-  evict(numTokens: number, onEvict?: (node: EvictedNode) => void): number {
+  evict(numTokens: number, onEvict?: (node: EvictedPrefix) => void): number {
     if (!(numTokens > 0) || this.evictable.size === 0) return 0;
     const heap = new MinHeap<Node>(lruLess, this.evictable);
     let freed = 0;
@@ -262,7 +272,8 @@ export class RadixTree {
       this.remove(n);
       freed += n.tokens.length;
       if (this.evictable.has(parent)) heap.push(parent);
-      onEvict?.({ nodeId: n.id, namespace: n.namespace, holder: n.holder, start: n.start, end: n.end });
+      // Ancestors are still in the tree (they go later, leaves first), so the prefix can be read now.
+      onEvict?.({ nodeId: n.id, namespace: n.namespace, holder: n.holder, start: n.start, end: n.end, prefix: () => prefixOf(n) });
     }
     this.counters.evictedTokens += freed;
     return freed;

@@ -38,6 +38,12 @@ export interface EvictedNode {
   readonly end: number;
 }
 
+/** What `evict` tells its callback: the node, and (on demand, only inside the callback) its whole prefix from the root. */
+export interface EvictedPrefix extends EvictedNode {
+  /** The tokens from the root to this node's end, and the node segments (root first, this node last) that hold their KV. */
+  prefix(): { tokens: number[]; segments: PathEntry[] };
+}
+
 /**
  * Asked by `insert` which holder stores positions [start, end); `parentHolder`
  * is the holder of the node the new one hangs under (null under the root).

@@ -60,6 +60,13 @@ export interface EngineInit {
   cacheHolders: number;
   /** KV cells the prefix cache may keep (0 = a quarter of the context). */
   cacheMaxTokens: number;
+  /** Unpinned cached cells kept resident when a request is admitted (with a tier). */
+  cacheResidentTokens: number;
+  /** Host-memory tier bound in bytes (0 = off). */
+  cacheRamBytes: number;
+  /** Disk tier directory ("" = off) and bound. */
+  cacheDiskPath: string;
+  cacheDiskMaxBytes: number;
   agingPerSecond: number;
   preemptPriorityGap: number;
   tenantWeights: Record<string, number>;
@@ -147,7 +154,7 @@ export interface EngineStats {
   tokensGenerated: number;
   promptTokensProcessed: number;
   preemptions: number;
-  prefixCache: { queries: number; hits: number; hitTokens: number; cachedTokens: number; evictedTokens: number; locks: number };
+  prefixCache: { queries: number; hits: number; hitTokens: number; cachedTokens: number; evictedTokens: number; locks: number; tiers?: { snapshots: number; restores: number; restoredTokens: number; restoreFailures: number } };
   /** Grammar samples that needed the full vocabulary mask. */
   grammarMaskedSamples: number;
 }

@@ -182,7 +182,8 @@ export class WorkerEngineClient implements EngineClient {
     this.failAll("server shutting down");
     if (w) {
       w.postMessage({ type: "shutdown" } satisfies ToWorker);
-      await Promise.race([new Promise((r) => w.addEventListener("close", r)), Bun.sleep(2000)]);
+      // The worker may be saving cached prefixes to the disk tier.
+      await Promise.race([new Promise((r) => w.addEventListener("close", r)), Bun.sleep(10_000)]);
       w.terminate();
     }
   }

@@ -26,6 +26,9 @@ export function createServerMetrics() {
     prefixHitTokens: registry.register(new Gauge("inferflux_prefix_cache_hit_tokens_total", "Prompt tokens reused from the prefix cache")),
     prefixCachedTokens: registry.register(new Gauge("inferflux_prefix_cache_tokens", "Tokens held by the prefix cache")),
     prefixLocks: registry.register(new Gauge("inferflux_prefix_cache_pins", "Prefix cache pins held by running requests")),
+    tierSnapshots: registry.register(new Gauge("inferflux_prefix_cache_tier_snapshots_total", "Prefixes saved from the KV cache to the RAM/disk tiers")),
+    tierRestores: registry.register(new Gauge("inferflux_prefix_cache_tier_restores_total", "Prefixes restored from the RAM/disk tiers instead of recomputed")),
+    tierRestoredTokens: registry.register(new Gauge("inferflux_prefix_cache_tier_restored_tokens_total", "Prompt tokens restored from the tiers")),
     preemptions: registry.register(new Gauge("inferflux_engine_preemptions_total", "Sequences preempted for KV space")),
   };
 }

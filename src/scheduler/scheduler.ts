@@ -148,11 +148,16 @@ export class Scheduler {
       kvFree -= next.tokens.length - next.cachedTokens;
     }
     // 3. Prefill chunks within the remaining budget: highest priority first, then oldest.
+    //    A step that prefills a higher-priority prompt carries no lower-priority prefill:
+    //    its duration is that request's time to first token.
     const byPriority = this.running.length > 1 ? [...this.running].sort((a, b) => b.priority - a.priority || a.arrivalMs - b.arrivalMs) : this.running;
+    let prefillPriority: number | undefined;
     for (const seq of byPriority) {
       if (budget <= 0) break;
       const isDecoding = seq.pending === 1 && seq.nPast > 0;
       if (isDecoding || seq.pending === 0) continue;
+      if (prefillPriority !== undefined && seq.priority < prefillPriority) break;
+      prefillPriority ??= seq.priority;
       const count = Math.min(seq.pending, this.options.prefillChunk, budget);
       items.push({ seq, from: seq.nPast, count, sample: seq.nPast + count === seq.tokens.length });
       budget -= count;

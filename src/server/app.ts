@@ -136,6 +136,9 @@ export function createApp(deps: AppDeps) {
           metrics.prefixHitTokens.set(s.prefixCache.hitTokens);
           metrics.prefixCachedTokens.set(s.prefixCache.cachedTokens);
           metrics.prefixLocks.set(s.prefixCache.locks);
+          metrics.tierSnapshots.set(s.prefixCache.tiers?.snapshots ?? 0);
+          metrics.tierRestores.set(s.prefixCache.tiers?.restores ?? 0);
+          metrics.tierRestoredTokens.set(s.prefixCache.tiers?.restoredTokens ?? 0);
           metrics.preemptions.set(s.preemptions);
         }
       }

@@ -10,7 +10,7 @@ import { Utf8Stream } from "../shared/utf8";
 import type { Logger } from "../shared/logger";
 import type { EngineRequest, EngineStats, FinishReason, RequestOutput, TokenLogprob } from "../engine/messages";
 import type { Runner } from "./runner";
-import { PrefixCache } from "./prefix-cache";
+import { PrefixCache, type PrefixCacheTiers } from "./prefix-cache";
 
 interface Active {
   req: EngineRequest;
@@ -32,12 +32,13 @@ export class EngineCore {
   /** Consecutive steps that found no KV space: evicting cached prefixes is tried once, then running work is preempted. */
   private kvFullStreak = 0;
 
-  constructor(private readonly runner: Runner, private readonly log: Logger, stepTokenBudget: number, prefillChunk: number) {
+  constructor(private readonly runner: Runner, private readonly log: Logger, stepTokenBudget: number, prefillChunk: number, tiers?: PrefixCacheTiers | null) {
     const budget = Math.min(stepTokenBudget, runner.ctx.nBatch);
     const parallel = runner.init.parallel;
-    const holders = Array.from({ length: runner.ctx.nSeqMax - parallel }, (_, i) => parallel + i);
-    const cacheBudget = runner.init.cacheMaxTokens > 0 ? runner.init.cacheMaxTokens : Math.floor(runner.ctx.nCtx / 4);
-    const cache = holders.length ? new PrefixCache(runner.ctx, holders, log, cacheBudget) : undefined;
+    const init = runner.init;
+    const holders = Array.from({ length: init.cacheHolders }, (_, i) => parallel + i);
+    const cacheBudget = init.cacheMaxTokens > 0 ? init.cacheMaxTokens : Math.floor(runner.ctx.nCtx / 4);
+    const cache = holders.length ? new PrefixCache(runner.ctx, holders, log, cacheBudget, tiers ?? undefined) : undefined;
     this.cache = cache;
     this.scheduler = new Scheduler(
       {
@@ -62,6 +63,11 @@ export class EngineCore {
         },
       },
     );
+  }
+
+  /** Moves every unpinned cached prefix to the tiers and waits for disk writes (at shutdown). */
+  async shutdownCache(): Promise<void> {
+    await this.cache?.spill();
   }
 
   /** True while a step would do something: run sequences or deliver outputs. */

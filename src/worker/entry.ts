@@ -8,6 +8,7 @@ import type { FromWorker, ToWorker } from "../engine/messages";
 import { Runner } from "./runner";
 import { EngineCore } from "./core";
 import { OutputBatcher } from "./output-batcher";
+import { createCacheTiers } from "./cache-tiers";
 
 declare const self: Worker;
 
@@ -68,7 +69,7 @@ function init(cfg: Extract<ToWorker, { type: "init" }>["init"]): void {
         post({ type: "progress", fraction: f });
       }
     });
-    core = new EngineCore(runner, log, cfg.stepTokenBudget, cfg.prefillChunk);
+    core = new EngineCore(runner, log, cfg.stepTokenBudget, cfg.prefillChunk, createCacheTiers(runner, cfg, log));
     post({ type: "ready", model: runner.modelInfo() });
     void loop();
   } catch (e) {
@@ -91,6 +92,8 @@ async function loop(): Promise<void> {
     if (outputs.length) post({ type: "outputs", outputs });
     await new Promise<void>((r) => setImmediate(r));
   }
+  // Cached prefixes outlive the process in the disk tier, when there is one.
+  await core?.shutdownCache().catch((e) => log.warn("prefix cache shutdown failed", { error: String(e) }));
   runner?.free();
   process.exit(0);
 }

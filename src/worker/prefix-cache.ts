@@ -4,11 +4,40 @@
  * (llama_memory_seq_cp, metadata only in a unified cache); on finish or
  * preemption its computed tokens are copied into holders and entered in the
  * tree; under memory pressure least-recently-used unpinned prefixes are evicted.
+ *
+ * Tiers (optional): every KV cell kept resident is attention work for every
+ * token decoded, so when a request is admitted, unpinned prefixes beyond
+ * `residentTokens` leave the KV cache as snapshots (llama_state_seq_get_data)
+ * into host memory and/or the disk store, and a later request whose prompt
+ * shares a longer prefix with a snapshot than with the tree gets it restored
+ * (llama_state_seq_set_data into a scratch sequence, trimmed, copied into a
+ * holder and entered in the tree) instead of recomputed.
  */
 import { HolderAllocator, RadixTree, type Lock } from "../cache/index";
+import type { EvictedPrefix } from "../cache/types";
+import type { KvRamStore } from "../cache/kv-ram-store";
 import type { Sequence } from "../scheduler/sequence";
 import type { Logger } from "../shared/logger";
 import type { Context } from "../../ffi/context";
+import type { KvFileStore } from "./kv-file-store";
+
+export interface PrefixCacheTiers {
+  ram?: KvRamStore;
+  disk?: KvFileStore;
+  /** A sequence id used only to assemble and restore snapshots (not a holder, never running). */
+  scratch: number;
+  /** Unpinned cells left in the KV cache when a request is admitted; the rest move to the tiers. */
+  residentTokens: number;
+  /** Snapshot or restore only prefixes of at least this many tokens (smaller ones are cheap to recompute). */
+  minTokens: number;
+}
+
+export interface TierStats {
+  snapshots: number;
+  restores: number;
+  restoredTokens: number;
+  restoreFailures: number;
+}
 
 export interface PrefixCacheStats {
   queries: number;
@@ -17,6 +46,7 @@ export interface PrefixCacheStats {
   cachedTokens: number;
   evictedTokens: number;
   locks: number;
+  tiers?: TierStats;
 }
 
 export class PrefixCache {
@@ -25,9 +55,18 @@ export class PrefixCache {
   private readonly locks = new Map<Sequence, Lock>();
   private readonly namespaces = new Map<Sequence, string>();
   evictedTokens = 0;
+  /** Moving average of the fraction of admitted prompts served from the cache. */
+  private hitAverage = 0;
+  private readonly tierStats: TierStats = { snapshots: 0, restores: 0, restoredTokens: 0, restoreFailures: 0 };
 
   /** holderIds: sequence ids reserved for cached prefixes (not used by running requests). */
-  constructor(private readonly ctx: Context, holderIds: number[], private readonly log: Logger, private readonly maxTokens: number) {
+  constructor(
+    private readonly ctx: Context,
+    holderIds: number[],
+    private readonly log: Logger,
+    private readonly maxTokens: number,
+    private readonly tiers?: PrefixCacheTiers,
+  ) {
     this.holders = new HolderAllocator(holderIds, { maxPosition: ctx.nCtx });
   }
 
@@ -46,13 +85,89 @@ export class PrefixCache {
 
   /** Copies the cached prefix into the sequence's slot and pins it while the sequence runs. */
   admit(seq: Sequence): void {
+    if (this.tiers) this.restoreFromTiers(seq);
     const m = this.tree.match(this.ns(seq), seq.tokens, seq.tokens.length - 1);
-    if (m.length === 0) return;
-    for (const e of m.path) this.ctx.seqCopy(e.holder, seq.seqId, e.start, e.end);
-    this.locks.set(seq, this.tree.lock(m));
-    seq.nPast = m.length;
-    seq.cachedTokens = m.length;
-    if (seq.preemptions === 0) seq.promptCachedTokens = Math.min(m.length, seq.nPrompt);
+    if (m.length > 0) {
+      for (const e of m.path) this.ctx.seqCopy(e.holder, seq.seqId, e.start, e.end);
+      this.locks.set(seq, this.tree.lock(m));
+      seq.nPast = m.length;
+      seq.cachedTokens = m.length;
+      if (seq.preemptions === 0) seq.promptCachedTokens = Math.min(m.length, seq.nPrompt);
+    }
+    if (this.tiers) this.trimResident(m.length, seq.nPrompt);
+  }
+
+  /**
+   * Idle prefixes stay in the KV cache only while the cache pays off: while
+   * admitted prompts have mostly been found cached (a moving average), they
+   * stay up to the cache's budget; otherwise, as llama-server does with idle
+   * slots, they move to the tiers when new work starts, leaving
+   * `residentTokens`, because every resident cell costs attention work.
+   */
+  private trimResident(cachedTokens: number, promptTokens: number): void {
+    const fraction = promptTokens > 0 ? Math.min(1, cachedTokens / promptTokens) : 0;
+    this.hitAverage = 0.8 * this.hitAverage + 0.2 * fraction;
+    if (this.hitAverage >= 0.1) return;
+    const excess = this.tree.evictableTokens - this.tiers!.residentTokens;
+    if (excess > 0) this.evict(excess);
+  }
+
+  /** Restores a snapshot that shares a longer prefix with the prompt than the tree does (no-op otherwise). */
+  private restoreFromTiers(seq: Sequence): void {
+    const t = this.tiers!;
+    const ns = this.ns(seq);
+    const maxLength = seq.tokens.length - 1;
+    const inTree = this.tree.matchLength(ns, seq.tokens, maxLength);
+    const minLength = Math.max(t.minTokens, inTree + t.minTokens);
+    let state: Uint8Array | null = null;
+    let length = 0;
+    const ram = t.ram?.bestMatch(ns, seq.tokens, minLength, maxLength);
+    if (ram) {
+      state = ram.entry.state;
+      length = ram.length;
+    } else if (t.disk) {
+      const hit = t.disk.bestMatch(ns, seq.tokens, minLength, maxLength);
+      state = hit ? t.disk.load(hit.entry) : null;
+      length = hit?.length ?? 0;
+      if (state && hit) t.ram?.put(ns, hit.entry.tokens, state);
+    }
+    if (!state || length < minLength) return;
+    const { ctx } = this;
+    // The snapshot restores its whole sequence; what the prompt does not share is trimmed off.
+    if (!ctx.seqStateSet(t.scratch, state)) {
+      this.tierStats.restoreFailures++;
+      ctx.seqRemove(t.scratch);
+      return;
+    }
+    ctx.seqRemove(t.scratch, length, -1);
+    const holderFor = (start: number, end: number, parent: number | null) => this.holders.allocate(start, end, parent);
+    const r = this.tree.insert(ns, seq.tokens.slice(0, length), holderFor);
+    if (r.inserted) ctx.seqCopy(t.scratch, r.inserted.holder, r.inserted.start, r.inserted.end);
+    ctx.seqRemove(t.scratch);
+    if (r.inserted) {
+      this.tierStats.restores++;
+      this.tierStats.restoredTokens += r.inserted.end - r.inserted.start;
+    }
+  }
+
+  /** Saves an evicted prefix to the tiers (assembled in the scratch sequence from the tree's segments). */
+  private snapshot(node: EvictedPrefix): void {
+    const t = this.tiers!;
+    if (node.end < t.minTokens) return;
+    const { tokens, segments } = node.prefix();
+    const inRam = t.ram?.covers(node.namespace, tokens) ?? false;
+    const onDisk = !t.disk || t.disk.has(node.namespace, tokens);
+    if (inRam && onDisk) return;
+    const { ctx } = this;
+    for (const s of segments) ctx.seqCopy(s.holder, t.scratch, s.start, s.end);
+    const state = ctx.seqStateGet(t.scratch);
+    ctx.seqRemove(t.scratch);
+    if (!state) return;
+    this.tierStats.snapshots++;
+    if (!inRam) t.ram?.put(node.namespace, tokens, state);
+    if (!onDisk) {
+      t.disk!.save(node.namespace, tokens, state).catch((e: unknown) => this.log.warn("prefix cache disk save failed", { error: String(e) }));
+    }
   }
 
   /** Keeps what a leaving sequence computed (tokens[0, nPast)) in the tree; the caller clears its slot afterwards. */
@@ -87,6 +202,7 @@ export class PrefixCache {
   /** Frees at least `cells` cached cells (LRU, unpinned leaves first); returns how many were freed. */
   evict(cells: number): number {
     const freed = this.tree.evict(cells, (node) => {
+      if (this.tiers) this.snapshot(node);
       this.holders.release(node.holder, node.start, node.end);
       this.ctx.seqRemove(node.holder, node.start, node.end);
     });
@@ -95,13 +211,23 @@ export class PrefixCache {
     return freed;
   }
 
+  /** Snapshots every unpinned prefix into the tiers and waits for pending disk writes (shutdown). */
+  async spill(): Promise<void> {
+    if (!this.tiers) return;
+    this.evict(this.tree.evictableTokens);
+    await this.tiers.disk?.flush();
+  }
+
   get evictable(): number {
     return this.tree.evictableTokens;
   }
 
   stats(): PrefixCacheStats {
     const s = this.tree.stats();
-    return { queries: s.queries, hits: s.hits, hitTokens: s.hitTokens, cachedTokens: s.totalTokens, evictedTokens: this.evictedTokens, locks: s.numLocks };
+    return {
+      queries: s.queries, hits: s.hits, hitTokens: s.hitTokens, cachedTokens: s.totalTokens, evictedTokens: this.evictedTokens, locks: s.numLocks,
+      ...(this.tiers ? { tiers: { ...this.tierStats } } : {}),
+    };
   }
 
   private ns(seq: Sequence): string {

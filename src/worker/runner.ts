@@ -14,6 +14,11 @@ import type { EngineInit, ModelInfo, SamplingParams, TokenLogprob, TopLogprob } 
 import type { StepItem } from "../scheduler/scheduler";
 import { topLogprobs } from "./logprobs";
 
+/** The prefix cache has RAM or disk tiers (they need one extra sequence id, the scratch sequence). */
+export function cacheTiersEnabled(init: EngineInit): boolean {
+  return init.cacheHolders > 0 && (init.cacheRamBytes > 0 || init.cacheDiskPath !== "");
+}
+
 export class Runner {
   readonly binding: LlamaBinding;
   readonly model: Model;
@@ -33,7 +38,7 @@ export class Runner {
         nCtx,
         nBatch: init.nBatch,
         nUbatch: init.nUbatch,
-        nSeqMax: init.parallel + init.cacheHolders,
+        nSeqMax: init.parallel + init.cacheHolders + (cacheTiersEnabled(init) ? 1 : 0),
         threads: init.threads,
         threadsBatch: init.threadsBatch,
         poll: init.poll,

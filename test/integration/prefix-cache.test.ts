@@ -5,7 +5,10 @@
  * requests with random cancellations.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { haveModels, STORIES } from "../helpers/models";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { haveModels, STORIES, STORIES_CHATML } from "../helpers/models";
 import { metric, startTestServer, type TestServer } from "../helpers/server";
 
 const MODEL = "stories260K";
@@ -95,4 +98,79 @@ describe.skipIf(!haveModels)("prefix cache under a small KV cache", () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toContain("inferflux_prefix_cache_tokens");
   });
+});
+
+describe.skipIf(!haveModels)("prefix cache RAM tier", () => {
+  let tiered: TestServer;
+  let cold: TestServer;
+  beforeAll(async () => {
+    [tiered, cold] = await Promise.all([
+      // resident_tokens 0 (the default): idle prefixes leave the KV cache as soon as other work starts.
+      startTestServer(["--model", STORIES, "--parallel", "2", "--ctx-size", "2048"]),
+      startTestServer(["--model", STORIES, "--parallel", "2", "--ctx-size", "2048", "--set", "cache.enabled=false"]),
+    ]);
+  }, 60_000);
+  afterAll(async () => Promise.all([tiered?.stop(), cold?.stop()]));
+
+  test("an evicted prefix is restored from host memory: cached_tokens counts it, the output equals a cold run, the KV cache holds only what runs", async () => {
+    await complete(tiered.url, system + "Question one:");
+    // Unrelated work: the idle system-prompt prefix moves out of the KV cache.
+    const other = "A cat sat on a mat and looked at the rain falling on the old red roof. ".repeat(6);
+    await complete(tiered.url, other);
+    expect(await metric(tiered.url, "inferflux_prefix_cache_tier_snapshots_total")).toBeGreaterThanOrEqual(1);
+    const restored = await complete(tiered.url, system + "Question two:");
+    expect(await metric(tiered.url, "inferflux_prefix_cache_tier_restores_total")).toBeGreaterThanOrEqual(1);
+    expect(restored.usage.prompt_tokens_details.cached_tokens).toBeGreaterThan(restored.usage.prompt_tokens * 0.8);
+    const coldRun = await complete(cold.url, system + "Question two:");
+    expect(restored.choices[0].text).toBe(coldRun.choices[0].text);
+    // After the next admission only the running request's prefix would stay; idle, at most the last request's cells remain.
+    expect(await metric(tiered.url, "inferflux_prefix_cache_tokens")).toBeLessThanOrEqual(restored.usage.prompt_tokens + 24);
+  });
+});
+
+describe.skipIf(!haveModels)("prefix cache disk tier", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ifx-kv-disk-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const args = (model: string) => ["--model", model, "--parallel", "2", "--ctx-size", "2048", "--set", `cache.disk.path=${dir}`, "--set", "cache.ram.max_bytes=0"];
+  const kvFiles = () => readdirSync(dir).filter((f) => f.endsWith(".ifxkv"));
+  const prompt = system + "Question one:";
+
+  test("a prefix saved at shutdown is restored after a restart with the same output; corrupt and foreign files are never loaded", async () => {
+    let s = await startTestServer(args(STORIES));
+    const first = await complete(s.url, prompt);
+    expect(first.usage.prompt_tokens_details.cached_tokens).toBe(0);
+    await s.stop(); // a graceful stop moves cached prefixes to disk
+    expect(kvFiles().length).toBeGreaterThan(0);
+
+    s = await startTestServer(args(STORIES));
+    const restored = await complete(s.url, prompt);
+    expect(await metric(s.url, "inferflux_prefix_cache_tier_restores_total")).toBe(1);
+    expect(restored.usage.prompt_tokens_details.cached_tokens).toBe(restored.usage.prompt_tokens - 1);
+    expect(restored.choices[0].text).toBe(first.choices[0].text);
+    await s.stop();
+
+    // Flip one byte near the end of every saved file (the KV payload): nothing may be loaded from them.
+    for (const f of kvFiles()) {
+      const bytes = readFileSync(join(dir, f));
+      bytes[bytes.length - 5] ^= 0x40;
+      writeFileSync(join(dir, f), bytes);
+    }
+    s = await startTestServer(args(STORIES));
+    const afterCorruption = await complete(s.url, prompt);
+    expect(await metric(s.url, "inferflux_prefix_cache_tier_restores_total")).toBe(0);
+    expect(afterCorruption.usage.prompt_tokens_details.cached_tokens).toBe(0);
+    expect(afterCorruption.choices[0].text).toBe(first.choices[0].text);
+    await s.stop(); // saves a good copy again
+
+    // Another model's server sharing the directory ignores this model's files and leaves them alone.
+    const ours = kvFiles();
+    expect(ours.length).toBeGreaterThan(0);
+    s = await startTestServer(args(STORIES_CHATML));
+    const foreign = await complete(s.url, prompt, { model: "stories260K-chatml" });
+    expect(foreign.error).toBeUndefined();
+    expect(foreign.usage.prompt_tokens_details.cached_tokens).toBe(0);
+    expect(await metric(s.url, "inferflux_prefix_cache_tier_restores_total")).toBe(0);
+    await s.stop();
+    for (const f of ours) expect(kvFiles()).toContain(f);
+  }, 60_000);
 });

@@ -250,3 +250,18 @@ describe("RadixTree eviction", () => {
     });
   });
 });
+
+test("an evicted node reports its whole prefix from the root, read inside the callback", () => {
+  const t = new RadixTree();
+  t.insert("m", seq(10), holders(1));
+  t.insert("m", [...seq(10), ...seq(5, 100)], holders(2));
+  const seen: { tokens: number[]; segments: { holder: number; start: number; end: number }[] }[] = [];
+  t.evict(15, (n) => {
+    const p = n.prefix();
+    seen.push({ tokens: p.tokens, segments: p.segments.map(({ holder, start, end }) => ({ holder, start, end })) });
+  });
+  expect(seen).toEqual([
+    { tokens: [...seq(10), ...seq(5, 100)], segments: [{ holder: 1, start: 0, end: 10 }, { holder: 2, start: 10, end: 15 }] },
+    { tokens: seq(10), segments: [{ holder: 1, start: 0, end: 10 }] },
+  ]);
+});

@@ -178,3 +178,15 @@ test("prefill budget goes to the highest priority first", () => {
   const plan = s.schedule();
   expect(plan.map((i) => i.seq.id)).toEqual(["new-high"]);
 });
+
+test("a step that prefills a higher-priority prompt carries no lower-priority prefill; equal priorities share the step", () => {
+  const s = new Scheduler({ maxRunning: 3, kvCells: 1000, stepTokenBudget: 100, prefillChunk: 100, agingPerSecond: 0, now: () => 0 });
+  s.add(new Sequence("low", Array(30).fill(1), 4, 0, "a", 0));
+  s.add(new Sequence("high", Array(10).fill(1), 4, 9, "b", 1));
+  s.add(new Sequence("high2", Array(10).fill(1), 4, 9, "c", 2));
+  let plan = s.schedule();
+  expect(plan.map((i) => i.seq.id)).toEqual(["high", "high2"]);
+  s.commit(plan);
+  plan = s.schedule(); // the high ones now wait for their first token's sample; low prefills
+  expect(plan.map((i) => i.seq.id)).toContain("low");
+});
