@@ -12,6 +12,7 @@ export class CandidateArray {
   private readonly floats: Float32Array;
   private readonly header = new ArrayBuffer(TOKEN_DATA_ARRAY.size);
   private readonly headerView = new DataView(this.header);
+  private heap = new Int32Array(0);
 
   constructor(readonly capacity: number) {
     this.data = new ArrayBuffer(capacity * TOKEN_DATA.size);
@@ -31,6 +32,52 @@ export class CandidateArray {
       f[o + 2] = 0;
     }
     return this.setHeader(n);
+  }
+
+  /**
+   * Loads only the k highest logits as candidates (unsorted). A bounded
+   * min-heap over the vocabulary: O(n log k), no allocation.
+   */
+  fillTop(logits: Float32Array, k: number): Pointer {
+    const n = Math.min(logits.length, this.capacity);
+    const size = Math.min(k, n);
+    const heap = this.heap.length >= size ? this.heap : (this.heap = new Int32Array(size));
+    const less = (a: number, b: number) => logits[a] < logits[b];
+    const siftDown = (i: number, len: number) => {
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= len) return;
+        const c = l + 1 < len && less(heap[l + 1], heap[l]) ? l + 1 : l;
+        if (!less(heap[c], heap[i])) return;
+        const t = heap[c];
+        heap[c] = heap[i];
+        heap[i] = t;
+        i = c;
+      }
+    };
+    for (let i = 0; i < size; i++) heap[i] = i;
+    for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(i, size);
+    for (let i = size; i < n; i++) {
+      if (logits[i] > logits[heap[0]]) {
+        heap[0] = i;
+        siftDown(0, size);
+      }
+    }
+    const ids = this.ids;
+    const f = this.floats;
+    for (let j = 0, o = 0; j < size; j++, o += 3) {
+      ids[o] = heap[j];
+      f[o + 1] = logits[heap[j]];
+      f[o + 2] = 0;
+    }
+    return this.setHeader(size);
+  }
+
+  /** True when some candidate of the current array still has a finite logit (a grammar left it allowed). */
+  anyAllowed(): boolean {
+    const size = Number(this.headerView.getBigUint64(8, true));
+    for (let j = 0, o = 1; j < size; j++, o += 3) if (this.floats[o] !== -Infinity) return true;
+    return false;
   }
 
   /** A single candidate: the grammar sets its logit to -inf when it is not allowed. */

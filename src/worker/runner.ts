@@ -14,6 +14,9 @@ import type { EngineInit, ModelInfo, SamplingParams, TokenLogprob, TopLogprob } 
 import type { StepItem } from "../scheduler/scheduler";
 import { topLogprobs } from "./logprobs";
 
+/** Candidates the grammar checks first under greedy sampling before masking the whole vocabulary. */
+const GREEDY_GRAMMAR_TOP_K = 256;
+
 /** The prefix cache has RAM or disk tiers (they need one extra sequence id, the scratch sequence). */
 export function cacheTiersEnabled(init: EngineInit): boolean {
   return init.cacheHolders > 0 && (init.cacheRamBytes > 0 || init.cacheDiskPath !== "");
@@ -24,7 +27,7 @@ export class Runner {
   readonly model: Model;
   readonly ctx: Context;
   private readonly batch: Batch;
-  private readonly samplers = new Map<number, { chain: SamplerChain; grammar?: GrammarSampler }>();
+  private readonly samplers = new Map<number, { chain: SamplerChain; grammar?: GrammarSampler; greedyExact: boolean }>();
   private readonly candidates: CandidateArray;
   /** Tokens that end generation (EOS, EOT ...), banned under ignore_eos. */
   readonly eogTokens: number[];
@@ -110,7 +113,10 @@ export class Runner {
       g?.free();
       throw e;
     }
-    this.samplers.set(handle, { chain, grammar: g });
+    // Greedy, with nothing that can raise a token's logit: the best grammar-allowed token among the top
+    // logits is the best allowed token overall, so the mask may skip the rest of the vocabulary.
+    const neutral = p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0 && p.logitBias.every(([, b]) => b <= 0);
+    this.samplers.set(handle, { chain, grammar: g, greedyExact: p.temperature <= 0 && neutral });
   }
 
   freeSampler(handle: number): void {
@@ -154,10 +160,21 @@ export class Runner {
     let token = cand.selectedToken();
     if (token < 0 || !this.grammarAllows(s.grammar, token)) {
       this.grammarMaskedSamples++;
-      const arr = cand.fill(logits);
-      s.grammar.apply(arr);
-      s.chain.apply(arr);
-      token = cand.selectedToken();
+      token = -1;
+      if (s.greedyExact) {
+        const top = cand.fillTop(logits, GREEDY_GRAMMAR_TOP_K);
+        s.grammar.apply(top);
+        if (cand.anyAllowed()) {
+          s.chain.apply(top);
+          token = cand.selectedToken();
+        }
+      }
+      if (token < 0) {
+        const arr = cand.fill(logits);
+        s.grammar.apply(arr);
+        s.chain.apply(arr);
+        token = cand.selectedToken();
+      }
       if (token < 0 || !this.grammarAllows(s.grammar, token)) return -1;
     }
     s.grammar.accept(token);
