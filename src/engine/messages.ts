@@ -34,6 +34,8 @@ export interface EngineRequest {
   grammar?: string;
   /** The grammar's start rule (default "root"). */
   grammarRoot?: string;
+  /** Makes the grammar lazy: output is free until one of these strings appears, then constrained from its start. */
+  grammarTriggers?: string[];
   /** Keeps prefix-cache entries of different adapters/tenants apart. */
   cacheNamespace?: string;
   priority?: number;

@@ -31,6 +31,14 @@ const SamplingFields = {
   priority: T.Optional(T.Integer({ minimum: -100, maximum: 100, description: "Higher runs first" })),
 };
 
+/** llama-server's lazy grammar: free output until a trigger word appears, then the grammar from the trigger on. */
+const LazyGrammarFields = {
+  grammar_lazy: T.Optional(T.Boolean({ description: "With grammar: constrain only from the first trigger on" })),
+  grammar_triggers: T.Optional(
+    T.Array(T.Union([T.String({ minLength: 1, maxLength: 256 }), T.Object({ type: T.Literal("word"), value: T.String({ minLength: 1, maxLength: 256 }) })]), { minItems: 1, maxItems: 16 }),
+  ),
+};
+
 const TextPart = T.Object({ type: T.Literal("text"), text: T.String() });
 const ImagePart = T.Object({ type: T.Literal("image_url"), image_url: T.Unknown() });
 const Content = T.Union([T.String(), T.Array(T.Union([TextPart, ImagePart])), T.Null()]);
@@ -60,6 +68,7 @@ export const ChatCompletionRequestSchema = T.Object({
   tool_choice: T.Optional(T.Unknown()),
   parallel_tool_calls: T.Optional(T.Boolean()),
   grammar: T.Optional(T.String()),
+  ...LazyGrammarFields,
 });
 
 export const CompletionRequestSchema = T.Object({
@@ -76,6 +85,7 @@ export const CompletionRequestSchema = T.Object({
   best_of: T.Optional(T.Union([T.Integer({ minimum: 1, maximum: 1 }), T.Null()])),
   response_format: T.Optional(T.Unknown()),
   grammar: T.Optional(T.String()),
+  ...LazyGrammarFields,
 });
 
 export type ChatMessage = Static<typeof ChatMessageSchema>;

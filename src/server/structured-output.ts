@@ -35,6 +35,19 @@ export function schemaGrammar(schema: unknown, param = "response_format"): strin
 export interface StructuredInput {
   response_format?: unknown;
   grammar?: string;
+  grammar_lazy?: boolean;
+  grammar_triggers?: (string | { type: "word"; value: string })[];
+}
+
+/** The trigger words of a lazy raw grammar, or undefined when the grammar (if any) applies from the start. */
+export function lazyTriggers(req: StructuredInput): string[] | undefined {
+  if (!req.grammar_lazy) {
+    if (req.grammar_triggers !== undefined) throw new InvalidRequestError("grammar_triggers needs grammar_lazy: true", "grammar_triggers");
+    return undefined;
+  }
+  if (req.grammar === undefined) throw new InvalidRequestError("grammar_lazy needs a grammar", "grammar_lazy");
+  if (!req.grammar_triggers?.length) throw new InvalidRequestError("grammar_lazy needs grammar_triggers (the words from which the grammar applies)", "grammar_triggers");
+  return req.grammar_triggers.map((t) => (typeof t === "string" ? t : t.value));
 }
 
 /** The grammar for a request, or undefined for free text. */

@@ -2,7 +2,8 @@
  * Tool calling for a chat request: validates tools and tool_choice, decides
  * how tools reach the prompt (the model's template, or the documented generic
  * format), and, for `required` or a named function, builds a grammar that only
- * admits valid calls whose arguments match each tool's parameter schema.
+ * admits valid calls whose arguments match each tool's parameter schema; for
+ * `auto` the same grammar is lazy: it applies once the model starts a call.
  */
 import {
   getToolFormat,
@@ -26,7 +27,8 @@ export interface ToolPlan {
   /** Tools for the template, or null when they were written into the messages (generic format). */
   templateTools: ToolDefinition[] | null;
   messages: TemplateMessage[];
-  grammar?: { text: string; root: string };
+  /** With `triggers`, the grammar is lazy (tool_choice auto): it applies from the first trigger on. */
+  grammar?: { text: string; root: string; triggers?: string[] };
   toolNames: string[];
 }
 
@@ -69,6 +71,22 @@ export function toolGrammar(tools: ToolDefinition[], format: ToolFormat, paralle
   return { text, root: TOOL_GRAMMAR_ROOT };
 }
 
+/**
+ * tool_choice auto: the same grammar, engaged lazily when the output reaches
+ * one of the format's triggers. A trigger the wrapper does not begin with
+ * (Llama 3's <|python_tag|> before a bare JSON call) becomes an optional lead.
+ */
+export function lazyToolGrammar(tools: ToolDefinition[], format: ToolFormat, parallel: boolean): { text: string; root: string; triggers: string[] } {
+  const base = toolGrammar(tools, format, parallel);
+  const start = `${format.rootGrammarShape.prefix}{"`;
+  const leads = format.triggers.filter((t) => !start.startsWith(t) && !t.startsWith(start));
+  if (!leads.length) return { ...base, triggers: [...format.triggers] };
+  const root = `${TOOL_GRAMMAR_ROOT}-lazy`;
+  const text = `${base.text}${root} ::= ( ${leads.map((t) => JSON.stringify(t)).join(" | ")} )? ${TOOL_GRAMMAR_ROOT}\n`;
+  validateGbnf(text, root);
+  return { text, root, triggers: [...format.triggers] };
+}
+
 /** The tool plan of a request, or undefined when it has no tools (or tool_choice none). */
 export function planTools(
   req: { tools?: unknown; tool_choice?: unknown; parallel_tool_calls?: boolean; messages: unknown },
@@ -95,7 +113,7 @@ export function planTools(
     format,
     templateTools: useTemplate ? offered : null,
     messages: useTemplate ? messages : injectGenericToolPrompt(messages, offered, { toolChoice, parallelToolCalls: parallel }),
-    grammar: choice.kind === "auto" ? undefined : toolGrammar(offered, format, parallel && choice.kind !== "named"),
+    grammar: choice.kind === "auto" ? lazyToolGrammar(offered, format, parallel) : toolGrammar(offered, format, parallel && choice.kind !== "named"),
     toolNames: offered.map((t) => t.function.name),
   };
 }

@@ -11,8 +11,11 @@ import type { Logger } from "../shared/logger";
 import type { EngineRequest, EngineStats, FinishReason, RequestOutput, TokenLogprob } from "../engine/messages";
 import type { Runner } from "./runner";
 import { PrefixCache, type PrefixCacheTiers } from "./prefix-cache";
+import { TriggerWatch } from "./trigger-watch";
 
 interface Active {
+  /** Watches for a lazy grammar's trigger until the grammar is engaged. */
+  lazy?: TriggerWatch;
   req: EngineRequest;
   seq: Sequence;
   handle: number;
@@ -96,7 +99,8 @@ export class EngineCore {
     const handle = this.nextHandle++;
     const seed = req.params.seed ?? (Math.random() * 2 ** 32) >>> 0;
     try {
-      this.runner.createSampler(handle, req.params, seed, req.grammar, req.grammarRoot);
+      const lazy = req.grammar !== undefined && (req.grammarTriggers?.length ?? 0) > 0;
+      this.runner.createSampler(handle, req.params, seed, req.grammar, req.grammarRoot, lazy);
     } catch (e) {
       return this.fail(req.id, 400, "invalid_sampling", `sampler setup failed: ${(e as Error).message}`);
     }
@@ -107,6 +111,7 @@ export class EngineCore {
       stop: new StopMatcher(req.params.stop),
       out: { id: req.id, text: "", tokenIds: [] },
       sentPromptCount: false,
+      lazy: req.grammar !== undefined && req.grammarTriggers?.length ? new TriggerWatch(req.grammarTriggers) : undefined,
     });
     this.cache?.setNamespace(seq, req.cacheNamespace ?? "");
     this.scheduler.add(seq);
@@ -168,7 +173,10 @@ export class EngineCore {
     this.scheduler.appendToken(it.seq, token);
     this.stats.tokensGenerated++;
     out.tokenIds.push(token);
-    const r = a.stop.push(a.utf8.push(this.runner.piece(token)));
+    const piece = this.runner.piece(token);
+    // Triggers may be control tokens (<|python_tag|>), which the output text does not show.
+    if (a.lazy) this.watchTrigger(a, this.runner.model.vocab.pieceBytes(token, true));
+    const r = a.stop.push(a.utf8.push(piece));
     out.text += r.emit;
     if (r.stopped !== undefined) {
       out.stopString = r.stopped;
@@ -177,6 +185,18 @@ export class EngineCore {
     if (it.seq.nGenerated >= it.seq.maxTokens) return this.finish(a, "length");
     // The next decode needs one more KV cell for this sequence.
     if (it.seq.tokens.length >= this.runner.ctx.nCtx) return this.finish(a, "length");
+  }
+
+  /** A lazy grammar's trigger appeared at a token boundary: the grammar takes over from that token. */
+  private watchTrigger(a: Active, piece: Uint8Array): void {
+    const hit = a.lazy!.push(piece);
+    if (!hit || !("fromToken" in hit)) return; // inside a token: stay free, keep watching
+    const generated = a.seq.tokens.slice(a.seq.nPrompt);
+    if (this.runner.engageGrammar(a.handle, a.req.grammar!, a.req.grammarRoot ?? "root", generated.slice(hit.fromToken))) {
+      a.lazy = undefined;
+    } else {
+      this.log.debug("lazy grammar did not accept the text from its trigger; output stays free", { id: a.req.id, trigger: hit.trigger });
+    }
   }
 
   /** The cache cannot hold this step: give a lower-priority sequence's KV back, or end the only one. */

@@ -89,11 +89,11 @@ export class Runner {
   }
 
   /** Creates the sampler chain of a sequence (keyed by a numeric handle the core keeps). */
-  createSampler(handle: number, p: SamplingParams, seed: number, grammar?: string, grammarRoot = "root"): void {
+  createSampler(handle: number, p: SamplingParams, seed: number, grammar?: string, grammarRoot = "root", lazy = false): void {
     const bias = p.logitBias.slice();
     // A grammar decides when generation may end; banning EOG would leave it no way out.
     if (p.ignoreEos && !grammar) for (const t of this.eogTokens) bias.push([t, -Infinity]);
-    const g = grammar ? new GrammarSampler(this.binding, this.model.vocab.handle, grammar, grammarRoot) : undefined;
+    const g = grammar && !lazy ? new GrammarSampler(this.binding, this.model.vocab.handle, grammar, grammarRoot) : undefined;
     let chain: SamplerChain;
     try {
       chain = new SamplerChain(this.binding, {
@@ -117,6 +117,26 @@ export class Runner {
     // logits is the best allowed token overall, so the mask may skip the rest of the vocabulary.
     const neutral = p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0 && p.logitBias.every(([, b]) => b <= 0);
     this.samplers.set(handle, { chain, grammar: g, greedyExact: p.temperature <= 0 && neutral });
+  }
+
+  /**
+   * Engages a lazy grammar: replays `tokens` (already generated, from where the
+   * trigger began) into a new grammar sampler and constrains sampling from now
+   * on. False (and nothing changes) when the grammar does not accept them.
+   */
+  engageGrammar(handle: number, grammar: string, root: string, tokens: readonly number[]): boolean {
+    const s = this.samplers.get(handle);
+    if (!s || s.grammar) return false;
+    const g = new GrammarSampler(this.binding, this.model.vocab.handle, grammar, root);
+    for (const t of tokens) {
+      if (!this.grammarAllows(g, t)) {
+        g.free();
+        return false;
+      }
+      g.accept(t);
+    }
+    s.grammar = g;
+    return true;
   }
 
   freeSampler(handle: number): void {

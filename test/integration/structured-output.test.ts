@@ -135,4 +135,31 @@ describe.skipIf(!haveModels)("structured output and tools", () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.param).toBe("tool_choice");
   });
+  test("a lazy grammar leaves the output free until its trigger, then constrains it from the trigger on", async () => {
+    const complete = async (extra: object) => {
+      const r = await fetch(`${server.url}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, prompt: "Once upon a time", max_tokens: 60, temperature: 0, ...extra }),
+      });
+      return { status: r.status, json: (await r.json()) as any };
+    };
+    const base = (await complete({})).json.choices[0].text as string;
+    const at = base.indexOf(" Lily");
+    expect(at).toBeGreaterThan(0); // the greedy story names Lily after a few words
+    const lazy = await complete({ grammar: 'root ::= " Lily was a cat."', grammar_lazy: true, grammar_triggers: [{ type: "word", value: " Lily" }] });
+    expect(lazy.status).toBe(200);
+    expect(lazy.json.choices[0].text).toBe(`${base.slice(0, at)} Lily was a cat.`);
+    expect(lazy.json.choices[0].finish_reason).toBe("stop"); // the grammar is complete: only end-of-generation is left
+    // A trigger that never appears leaves the output free.
+    const never = await complete({ grammar: 'root ::= "x"', grammar_lazy: true, grammar_triggers: ["zebra-crossing"] });
+    expect(never.json.choices[0].text).toBe(base);
+    // Inconsistent lazy settings are 400s naming the field.
+    const noTriggers = await complete({ grammar: 'root ::= "x"', grammar_lazy: true });
+    expect([noTriggers.status, noTriggers.json.error.param]).toEqual([400, "grammar_triggers"]);
+    const noLazy = await complete({ grammar: 'root ::= "x"', grammar_triggers: ["a"] });
+    expect([noLazy.status, noLazy.json.error.param]).toEqual([400, "grammar_triggers"]);
+    const noGrammar = await complete({ grammar_lazy: true, grammar_triggers: ["a"] });
+    expect([noGrammar.status, noGrammar.json.error.param]).toEqual([400, "grammar_lazy"]);
+  });
 });

@@ -10,7 +10,7 @@ import { collect, streamResponse, type GenerationDeps } from "../generation";
 import type { RequestPolicy } from "../request-policy";
 import { requireModel, type ModelNaming } from "./served-model";
 import type { PromptRenderer } from "../prompt-renderer";
-import { grammarFor } from "../structured-output";
+import { grammarFor, lazyTriggers } from "../structured-output";
 import { planTools, type ToolPlan } from "../tool-calls";
 import { ChatStreamShaper, finalMessage } from "../chat-output";
 
@@ -91,14 +91,18 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
   };
 }
 
-/** The grammar of a request: forced tool calls, or response_format / grammar. */
-function requestGrammar(req: ChatCompletionRequest, tools: ToolPlan | undefined): { grammar?: string; grammarRoot?: string } {
+/** The grammar of a request: tool calls (forced, or lazy under tool_choice auto), or response_format / grammar. */
+function requestGrammar(req: ChatCompletionRequest, tools: ToolPlan | undefined): { grammar?: string; grammarRoot?: string; grammarTriggers?: string[] } {
   const structured = grammarFor(req);
-  if (tools?.grammar) {
+  const triggers = lazyTriggers(req);
+  const g = tools?.grammar;
+  if (g && !g.triggers) {
     if (structured) throw new InvalidRequestError("response_format or grammar cannot be combined with a required tool call", "tool_choice");
-    return { grammar: tools.grammar.text, grammarRoot: tools.grammar.root };
+    return { grammar: g.text, grammarRoot: g.root };
   }
-  return structured ? { grammar: structured } : {};
+  // An explicit response_format or grammar wins over the lazy tool-call grammar of tool_choice auto.
+  if (structured) return { grammar: structured, grammarTriggers: triggers };
+  return g ? { grammar: g.text, grammarRoot: g.root, grammarTriggers: g.triggers } : {};
 }
 
 /** Priority from the body, else the X-Priority header; bounded to -100..100. */

@@ -10,7 +10,7 @@ import { collect, streamResponse, type GenerationDeps } from "../generation";
 import type { RequestPolicy } from "../request-policy";
 import { requireModel, type ModelNaming } from "./served-model";
 import { priorityOf } from "./chat-completions";
-import { grammarFor } from "../structured-output";
+import { grammarFor, lazyTriggers } from "../structured-output";
 
 export interface CompletionRouteDeps extends GenerationDeps {
   naming: () => ModelNaming | undefined;
@@ -43,7 +43,7 @@ export async function completions(deps: CompletionRouteDeps, body: unknown, sign
   });
   rp.acquire(("text" in prompt ? Math.ceil(prompt.text.length / 4) : prompt.tokens.length) + params.maxTokens);
   const id = randomId("cmpl");
-  const engineReq: EngineRequest = { id, prompt, params, grammar: grammarFor(req), priority: priorityOf(req.priority, headers), tenant: rp.tenant(headers) };
+  const engineReq: EngineRequest = { id, prompt, params, grammar: grammarFor(req), grammarTriggers: lazyTriggers(req), priority: priorityOf(req.priority, headers), tenant: rp.tenant(headers) };
   const created = Math.floor(Date.now() / 1000);
   const model = req.model;
   const echo = req.echo === true && "text" in prompt ? prompt.text : "";
