@@ -2,10 +2,11 @@
  * Composition root: config -> engine client -> Elysia app -> listen.
  * No logic beyond wiring and shutdown.
  */
+import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
-import type { Config } from "./config/schema";
-import { createLogger, setLogLevel } from "./shared/logger";
+import { DEFAULT_POLICY_STORE, type Config } from "./config/schema";
+import { createLogger, setLogLevel, type Logger } from "./shared/logger";
 import { WorkerEngineClient } from "./engine/worker-client";
 import type { EngineInit } from "./engine/messages";
 import { createServerMetrics } from "./metrics/server-metrics";
@@ -50,6 +51,25 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
   };
 }
 
+/**
+ * The policy engine. The store's default location (config/policy_store.conf,
+ * as in the seeds) may be unwritable (a read-only image); then the server runs
+ * with a memory-only store and says so. A path the operator chose, or a store
+ * that exists but cannot be read (wrong passphrase, tampering), still stops it.
+ */
+async function openPolicy(config: Readonly<Config>, log: Logger): Promise<PolicyEngine> {
+  const options = policyOptionsFromConfig(config);
+  try {
+    return await createPolicyEngine(options);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? "";
+    const unwritable = ["EACCES", "EROFS", "EPERM"].includes(code) || /cannot create directory/.test((err as Error).message);
+    if (config.policy_store.path !== DEFAULT_POLICY_STORE || !unwritable || existsSync(DEFAULT_POLICY_STORE)) throw err;
+    log.warn("the default policy store is not writable; admin changes will not persist (set INFERFLUX_POLICY_STORE)", { path: DEFAULT_POLICY_STORE, error: (err as Error).message });
+    return createPolicyEngine({ ...options, store: { ...options.store, path: undefined } });
+  }
+}
+
 export async function startServer(config: Readonly<Config>, options: { onProgress?: (f: number) => void } = {}): Promise<RunningServer> {
   setLogLevel(config.logging.level);
   const log = createLogger("server");
@@ -60,7 +80,7 @@ export async function startServer(config: Readonly<Config>, options: { onProgres
     logger: createLogger("engine"),
     onProgress: options.onProgress,
   });
-  const policy = await createPolicyEngine(policyOptionsFromConfig(config));
+  const policy = await openPolicy(config, log);
   const app = createApp({ config, engine, metrics, log, policy });
   const tls = config.server.tls.cert_file && config.server.tls.key_file
     ? { cert: Bun.file(config.server.tls.cert_file), key: Bun.file(config.server.tls.key_file) }

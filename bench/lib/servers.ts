@@ -3,7 +3,8 @@
  * tracked and killed on stop, on Ctrl-C / SIGTERM, on uncaught errors and at exit.
  */
 import type { Subprocess } from "bun";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 
 export type ServerName = "llama-server" | "inferflux";
@@ -172,7 +173,12 @@ export function startInferFlux(
     "--ctx-size", String(cfg.ctxSize),
     ...extraArgs,
   ];
-  const env: Record<string, string> = libDir ? { INFERFLUX_LLAMA_LIB: libDir } : {};
+  // A fresh policy store per server: the checkout's default config/policy_store.conf would carry one
+  // bench server's keys and settings into the next.
+  const env: Record<string, string> = {
+    INFERFLUX_POLICY_STORE: join(mkdtempSync(join(tmpdir(), "ifx-bench-store-")), "policy_store.conf"),
+    ...(libDir ? { INFERFLUX_LLAMA_LIB: libDir } : {}),
+  };
   return start("inferflux", command, env, "/readyz", cfg, repoRoot, healthTimeoutMs);
 }
 

@@ -4,6 +4,9 @@
  */
 import { Type as T, type Static } from "@sinclair/typebox";
 
+/** Where the seeds put the policy store (override with INFERFLUX_POLICY_STORE). */
+export const DEFAULT_POLICY_STORE = "config/policy_store.conf";
+
 const Int = (o: { minimum?: number; maximum?: number; default: number; description: string }) => T.Integer(o);
 const Scope = T.Union([T.Literal("generate"), T.Literal("read"), T.Literal("admin")]);
 
@@ -135,7 +138,7 @@ export const ConfigSchema = T.Object(
     ),
     policy_store: T.Object(
       {
-        path: T.String({ default: "", description: "Policy store file" }),
+        path: T.String({ default: DEFAULT_POLICY_STORE, description: "Policy store file, relative to the working directory (empty: memory only)" }),
         passphrase: T.String({ default: "", description: "Encrypts the policy store (AES-256-GCM)" }),
       },
       { default: {} },

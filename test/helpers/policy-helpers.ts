@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { REPO } from "./server";
+import { freshPolicyStore, REPO } from "./server";
 
 export const MODEL_ID = "stories260K-chatml";
 
@@ -78,7 +78,7 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs: number, st
 export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), ...args], {
     cwd: REPO,
-    env: { ...process.env, INFERFLUX_LOG_LEVEL: "warn", ...env },
+    env: { ...process.env, INFERFLUX_LOG_LEVEL: "warn", ...freshPolicyStore(), ...env },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -2,10 +2,23 @@
  * Starts the real `inferflux serve` in a child process on a free port and
  * waits until /readyz says the model is loaded.
  */
-import { resolve } from "node:path";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
 export const REPO = resolve(import.meta.dir, "../..");
+
+const storeDir = mkdtempSync(join(tmpdir(), "ifx-test-stores-"));
+let storeCount = 0;
+/**
+ * A fresh policy store file for one test process: without it every server
+ * would share the default config/policy_store.conf of the checkout, and one
+ * test's admin changes would leak into the next.
+ */
+export function freshPolicyStore(): Record<string, string> {
+  return { INFERFLUX_POLICY_STORE: join(storeDir, `store-${process.pid}-${++storeCount}.conf`) };
+}
 
 export interface TestServer {
   url: string;
@@ -22,11 +35,14 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-export async function startTestServer(args: string[], env: Record<string, string> = {}, waitReady = true): Promise<TestServer> {
+/** `cwd` runs the server elsewhere; `defaultStore` leaves the policy store at its default location (under cwd). */
+export async function startTestServer(args: string[], env: Record<string, string> = {}, waitReady = true, options: { cwd?: string; defaultStore?: boolean } = {}): Promise<TestServer> {
   const port = await freePort();
+  const baseEnv: Record<string, string | undefined> = { ...process.env, INFERFLUX_LOG_LEVEL: "warn", ...(options.defaultStore ? {} : freshPolicyStore()), ...env };
+  if (options.defaultStore) delete baseEnv.INFERFLUX_POLICY_STORE;
   const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), "serve", "--port", String(port), "--threads", "1", ...args], {
-    cwd: REPO,
-    env: { ...process.env, INFERFLUX_LOG_LEVEL: "warn", ...env },
+    cwd: options.cwd ?? REPO,
+    env: baseEnv,
     stdout: "pipe",
     stderr: "pipe",
   });

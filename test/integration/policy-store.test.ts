@@ -7,7 +7,8 @@
  * (The SIGKILL crash test lives in test/unit/policy.)
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { api, createKey, serveExpectingExit, tempDir, waitFor, writeConfig } from "../helpers/policy-helpers";
 
@@ -190,4 +191,24 @@ describe("encrypted policy store", () => {
     await ok.stop();
     running.length = 0;
   }, 40_000);
+});
+
+describe("policy store at its default location", () => {
+  const tmp = tempDir("store-default");
+  afterAll(() => tmp.cleanup());
+
+  test("without INFERFLUX_POLICY_STORE, admin changes persist in config/policy_store.conf under the working directory", async () => {
+    const config = writeConfig(tmp.path("server.yaml"), { auth: { api_keys: [{ key: ADMIN_KEY, scopes: ["admin"] }] } });
+    const cwd = tmp.dir;
+    const first = await startTestServer(["--config", config], {}, false, { cwd, defaultStore: true });
+    const made = await createKey(first.url, ADMIN_KEY, { name: "kept", scopes: ["read"] });
+    await first.stop();
+    expect(existsSync(join(cwd, "config", "policy_store.conf"))).toBe(true);
+    const second = await startTestServer(["--config", config], {}, false, { cwd, defaultStore: true });
+    try {
+      expect((await api(second.url, "GET", "/v1/usage", { key: made.key })).status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  }, 30_000);
 });
