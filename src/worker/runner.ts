@@ -13,6 +13,7 @@ import type { Logger } from "../shared/logger";
 import type { EngineInit, ModelInfo, SamplingParams, TokenLogprob, TopLogprob } from "../engine/messages";
 import type { StepItem } from "../scheduler/scheduler";
 import { topLogprobs } from "./logprobs";
+import { biasMap, greedyArgmax } from "./greedy";
 
 /** Candidates the grammar checks first under greedy sampling before masking the whole vocabulary. */
 const GREEDY_GRAMMAR_TOP_K = 256;
@@ -27,7 +28,7 @@ export class Runner {
   readonly model: Model;
   readonly ctx: Context;
   private readonly batch: Batch;
-  private readonly samplers = new Map<number, { chain: SamplerChain; grammar?: GrammarSampler; greedyExact: boolean }>();
+  private readonly samplers = new Map<number, { chain: SamplerChain; grammar?: GrammarSampler; greedyExact: boolean; greedyBias?: Map<number, number> }>();
   private readonly candidates: CandidateArray;
   /** Tokens that end generation (EOS, EOT ...), banned under ignore_eos. */
   readonly eogTokens: number[];
@@ -116,7 +117,13 @@ export class Runner {
     // Greedy, with nothing that can raise a token's logit: the best grammar-allowed token among the top
     // logits is the best allowed token overall, so the mask may skip the rest of the vocabulary.
     const neutral = p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0 && p.logitBias.every(([, b]) => b <= 0);
-    this.samplers.set(handle, { chain, grammar: g, greedyExact: p.temperature <= 0 && neutral });
+    const greedyExact = p.temperature <= 0 && neutral;
+    // Greedy without penalties is stateless: argmax over the logits plus the biases, done here, gives
+    // the chain's token without its full-vocabulary candidate copy (~0.1 ms a token on a 32k vocabulary).
+    const greedyBias = p.temperature <= 0 && !g && !lazy && p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0
+      ? biasMap(bias)
+      : undefined;
+    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias });
   }
 
   /**
@@ -127,6 +134,7 @@ export class Runner {
   engageGrammar(handle: number, grammar: string, root: string, tokens: readonly number[]): boolean {
     const s = this.samplers.get(handle);
     if (!s || s.grammar) return false;
+    s.greedyBias = undefined;
     const g = new GrammarSampler(this.binding, this.model.vocab.handle, grammar, root);
     for (const t of tokens) {
       if (!this.grammarAllows(g, t)) {
@@ -173,7 +181,7 @@ export class Runner {
   sample(handle: number, logitIdx: number): number {
     const s = this.samplers.get(handle);
     if (!s) throw new Error(`no sampler for sequence handle ${handle}`);
-    if (!s.grammar) return s.chain.sample(this.ctx, logitIdx);
+    if (!s.grammar) return s.greedyBias ? greedyArgmax(this.ctx.logits(logitIdx), s.greedyBias) : s.chain.sample(this.ctx, logitIdx);
     const logits = this.ctx.logits(logitIdx);
     const cand = this.candidates;
     s.chain.apply(cand.fill(logits));
