@@ -14,8 +14,9 @@ installCleanupHandlers();
 const threads = benchThreads();
 const s = await startInferFlux(REPO, { model: SYNTHETIC, threads, parallel: 4, ctxSize: 8192, port: freePort(), logPath: join(REPO, "bench/results/structured.log") }, undefined, [], 180_000);
 
-// Long outputs under both: an array of free strings (the random model rarely closes them early).
-const schema = { type: "object", properties: { notes: { type: "array", items: { type: "string" } } }, required: ["notes"] };
+// Long outputs under both: an array of at least 64 free strings, which cannot be complete within
+// max_tokens, so both modes generate exactly MAX tokens (a grammar that completes ends the request).
+const schema = { type: "object", properties: { notes: { type: "array", items: { type: "string" }, minItems: 64 } }, required: ["notes"] };
 const MAX = 128;
 
 async function run(label: string, extra: Record<string, unknown>, concurrency: number): Promise<number> {
@@ -26,18 +27,34 @@ async function run(label: string, extra: Record<string, unknown>, concurrency: n
   const wall = (performance.now() - t0) / 1000;
   for (const r of rs) if (!r.ok) throw new Error(r.error);
   const tokens = rs.reduce((n, r) => n + r.tokens, 0);
+  if (tokens !== jobs.length * MAX) console.warn(`[bench] ${label}: ${tokens} tokens, expected ${jobs.length * MAX}`);
   return tokens / wall;
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 try {
   await run("warmup", {}, 1);
-  console.log(`\nmodel ${SYNTHETIC}, threads ${threads}, parallel 4, ${MAX} tokens per request\n`);
-  console.log("| streams | unconstrained tok/s | json_schema tok/s | ratio |");
+  await run("warmup-json", { response_format: { type: "json_schema", json_schema: { name: "notes", schema } } }, 1);
+  console.log(`\nmodel ${SYNTHETIC}, threads ${threads}, parallel 4, ${MAX} tokens per request; ${ROUNDS} rounds, each one unconstrained and one json_schema burst, back to back (order alternating); medians\n`);
+  console.log("| streams | unconstrained tok/s | json_schema tok/s | ratio (median of paired rounds) |");
   console.log("|---|---|---|---|");
   for (const c of [1, 4]) {
-    const free = await run("free", {}, c);
-    const constrained = await run("json", { response_format: { type: "json_schema", json_schema: { name: "notes", schema } } }, c);
-    console.log(`| ${c} | ${fmt(free)} | ${fmt(constrained)} | ${fmt(constrained / free, 3)} |`);
+    const free: number[] = [];
+    const constrained: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const json = () => run("json", { response_format: { type: "json_schema", json_schema: { name: "notes", schema } } }, c);
+      if (r % 2 === 0) {
+        free.push(await run("free", {}, c));
+        constrained.push(await json());
+      } else {
+        constrained.push(await json());
+        free.push(await run("free", {}, c));
+      }
+    }
+    const ratios = free.map((f, i) => constrained[i] / f);
+    console.log(`| ${c} | ${fmt(median(free))} | ${fmt(median(constrained))} | ${fmt(median(ratios), 3)} (min ${fmt(Math.min(...ratios), 3)}, max ${fmt(Math.max(...ratios), 3)}) |`);
   }
   const stats = await (await fetch(`${s.baseUrl}/metrics`)).text();
   console.log(stats.split("\n").filter((l) => l.startsWith("inferflux_completion_tokens_total")).join("\n"));

@@ -13,6 +13,8 @@ export class CandidateArray {
   private readonly header = new ArrayBuffer(TOKEN_DATA_ARRAY.size);
   private readonly headerView = new DataView(this.header);
   private heap = new Int32Array(0);
+  private cumulative = new Float64Array(0);
+  private cumulativeSize = 0;
 
   constructor(readonly capacity: number) {
     this.data = new ArrayBuffer(capacity * TOKEN_DATA.size);
@@ -32,6 +34,58 @@ export class CandidateArray {
       f[o + 2] = 0;
     }
     return this.setHeader(n);
+  }
+
+  /** Loads the given token ids (ascending, from the caller) with their logits, or 0 without logits. */
+  fillIds(tokenIds: Int32Array, logits?: Float32Array): Pointer {
+    const n = Math.min(tokenIds.length, this.capacity);
+    const ids = this.ids;
+    const f = this.floats;
+    for (let j = 0, o = 0; j < n; j++, o += 3) {
+      const t = tokenIds[j];
+      ids[o] = t;
+      f[o + 1] = logits ? logits[t] : 0;
+      f[o + 2] = 0;
+    }
+    return this.setHeader(n);
+  }
+
+  /**
+   * Prefix sums of the candidates' probabilities (the `p` a dist sampler left),
+   * for drawCumulative. False when the array holds no probabilities.
+   */
+  buildCumulative(): boolean {
+    const size = Number(this.headerView.getBigUint64(8, true));
+    if (Number(this.headerView.getBigUint64(0, true)) !== ptr(this.data)) return false;
+    if (this.cumulative.length < size) this.cumulative = new Float64Array(size);
+    const c = this.cumulative;
+    const f = this.floats;
+    let sum = 0;
+    for (let j = 0, o = 2; j < size; j++, o += 3) c[j] = sum += f[o];
+    this.cumulativeSize = size;
+    return size > 0 && sum > 0;
+  }
+
+  /** The candidate whose cumulative probability first reaches u * total (u in [0, 1)), as a dist sampler draws. */
+  drawCumulative(u: number): number {
+    const c = this.cumulative;
+    const n = this.cumulativeSize;
+    if (n === 0) return -1;
+    const target = u * c[n - 1];
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (c[mid] >= target) hi = mid;
+      else lo = mid + 1;
+    }
+    // A zero-probability candidate never reaches the target before a positive one.
+    return this.floats[lo * 3 + 2] > 0 ? this.ids[lo * 3] : -1;
+  }
+
+  /** True when candidate j of the current array still has a finite logit. */
+  allowedAt(j: number): boolean {
+    return this.floats[j * 3 + 1] !== -Infinity;
   }
 
   /**
@@ -76,7 +130,7 @@ export class CandidateArray {
   /** True when some candidate of the current array still has a finite logit (a grammar left it allowed). */
   anyAllowed(): boolean {
     const size = Number(this.headerView.getBigUint64(8, true));
-    for (let j = 0, o = 1; j < size; j++, o += 3) if (this.floats[o] !== -Infinity) return true;
+    for (let j = 0; j < size; j++) if (this.allowedAt(j)) return true;
     return false;
   }
 

@@ -169,7 +169,8 @@ export class EngineCore {
     const out = this.outputOf(a);
     if (token < 0) return this.finish(a, "error", { status: 500, code: "grammar_dead_end", message: "the grammar allows no further token" });
     if (a.req.params.logprobs >= 0) (out.logprobs ??= []).push(this.runner.logprobs(logitIdx, token, a.req.params.logprobs));
-    if (!a.req.params.ignoreEos && this.runner.isEog(token)) return this.finish(a, "stop");
+    // A grammar allows end-of-generation only once its text is complete: nothing may follow, ignore_eos or not.
+    if (this.runner.isEog(token) && (!a.req.params.ignoreEos || this.runner.grammarEngaged(a.handle))) return this.finish(a, "stop");
     this.scheduler.appendToken(it.seq, token);
     this.stats.tokensGenerated++;
     out.tokenIds.push(token);

@@ -8,19 +8,25 @@ import { Model } from "../../ffi/model";
 import { Context, type DecodeResult } from "../../ffi/context";
 import { Batch } from "../../ffi/batch";
 import { GrammarSampler, SamplerChain } from "../../ffi/sampler";
-import { CandidateArray } from "../../ffi/candidates";
 import type { Logger } from "../shared/logger";
 import type { EngineInit, ModelInfo, SamplingParams, TokenLogprob, TopLogprob } from "../engine/messages";
 import type { StepItem } from "../scheduler/scheduler";
 import { topLogprobs } from "./logprobs";
 import { biasMap, greedyArgmax } from "./greedy";
+import { endsOnAscii } from "./first-byte-index";
+import { GrammarSampling, type ConstrainedState } from "./grammar-sampling";
+import { prng } from "../shared/prng";
 
-/** Candidates the grammar checks first under greedy sampling before masking the whole vocabulary. */
-const GREEDY_GRAMMAR_TOP_K = 256;
 
 /** The prefix cache has RAM or disk tiers (they need one extra sequence id, the scratch sequence). */
 export function cacheTiersEnabled(init: EngineInit): boolean {
   return init.cacheHolders > 0 && (init.cacheRamBytes > 0 || init.cacheDiskPath !== "");
+}
+
+interface SequenceSampler extends Omit<ConstrainedState, "grammar"> {
+  grammar?: GrammarSampler;
+  /** Set when greedy sampling is done here (argmax) instead of by the chain. */
+  greedyBias?: Map<number, number>;
 }
 
 export class Runner {
@@ -28,8 +34,8 @@ export class Runner {
   readonly model: Model;
   readonly ctx: Context;
   private readonly batch: Batch;
-  private readonly samplers = new Map<number, { chain: SamplerChain; grammar?: GrammarSampler; greedyExact: boolean; greedyBias?: Map<number, number> }>();
-  private readonly candidates: CandidateArray;
+  private readonly samplers = new Map<number, SequenceSampler>();
+  private readonly constrained: GrammarSampling;
   /** Tokens that end generation (EOS, EOT ...), banned under ignore_eos. */
   readonly eogTokens: number[];
 
@@ -54,7 +60,7 @@ export class Runner {
       throw e;
     }
     this.batch = new Batch(this.binding, this.ctx.nBatch);
-    this.candidates = new CandidateArray(this.model.vocab.nTokens);
+    this.constrained = new GrammarSampling(this.model.vocab);
     this.eogTokens = [];
     for (let t = 0; t < this.model.vocab.nTokens; t++) if (this.model.vocab.isEog(t)) this.eogTokens.push(t);
   }
@@ -123,7 +129,11 @@ export class Runner {
     const greedyBias = p.temperature <= 0 && !g && !lazy && p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0
       ? biasMap(bias)
       : undefined;
-    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias });
+    // Without truncation the chain draws from the whole distribution: a redraw restricted to allowed tokens is exact.
+    const untruncated = p.temperature > 0 && (p.topK <= 0 || p.topK >= this.ctx.nVocab) && p.topP >= 1 && p.minP <= 0;
+    const redraw = untruncated ? prng(seed ^ 0x5bd1e995) : undefined;
+    const statelessChain = p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0;
+    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias, redraw, onAscii: true, statelessChain });
   }
 
   /**
@@ -137,13 +147,14 @@ export class Runner {
     s.greedyBias = undefined;
     const g = new GrammarSampler(this.binding, this.model.vocab.handle, grammar, root);
     for (const t of tokens) {
-      if (!this.grammarAllows(g, t)) {
+      if (!this.constrained.allows(g, t)) {
         g.free();
         return false;
       }
       g.accept(t);
     }
     s.grammar = g;
+    s.onAscii = tokens.length === 0 || endsOnAscii(this.model.vocab.pieceBytes(tokens[tokens.length - 1], true));
     return true;
   }
 
@@ -173,49 +184,25 @@ export class Runner {
   }
 
   /**
-   * Samples the next token. Without a grammar the chain samples and accepts in
-   * one call. With one: sample unconstrained first and check that single token
-   * against the grammar; only when it is rejected pay for the full-vocabulary
-   * mask and sample again. Returns -1 when the grammar allows no token at all.
+   * Samples the next token (accepted by the chain, and by the grammar when
+   * there is one: see GrammarSampling). Returns -1 when the grammar allows no
+   * token at all.
    */
   sample(handle: number, logitIdx: number): number {
     const s = this.samplers.get(handle);
     if (!s) throw new Error(`no sampler for sequence handle ${handle}`);
-    if (!s.grammar) return s.greedyBias ? greedyArgmax(this.ctx.logits(logitIdx), s.greedyBias) : s.chain.sample(this.ctx, logitIdx);
-    const logits = this.ctx.logits(logitIdx);
-    const cand = this.candidates;
-    s.chain.apply(cand.fill(logits));
-    let token = cand.selectedToken();
-    if (token < 0 || !this.grammarAllows(s.grammar, token)) {
-      this.grammarMaskedSamples++;
-      token = -1;
-      if (s.greedyExact) {
-        const top = cand.fillTop(logits, GREEDY_GRAMMAR_TOP_K);
-        s.grammar.apply(top);
-        if (cand.anyAllowed()) {
-          s.chain.apply(top);
-          token = cand.selectedToken();
-        }
-      }
-      if (token < 0) {
-        const arr = cand.fill(logits);
-        s.grammar.apply(arr);
-        s.chain.apply(arr);
-        token = cand.selectedToken();
-      }
-      if (token < 0 || !this.grammarAllows(s.grammar, token)) return -1;
-    }
-    s.grammar.accept(token);
-    s.chain.accept(token);
-    return token;
+    if (s.grammar) return this.constrained.sample(s as ConstrainedState, this.ctx.logits(logitIdx), () => s.chain.sample(this.ctx, logitIdx));
+    return s.greedyBias ? greedyArgmax(this.ctx.logits(logitIdx), s.greedyBias) : s.chain.sample(this.ctx, logitIdx);
   }
 
-  /** Grammar samples that needed the full mask (the rest passed the cheap check). */
-  grammarMaskedSamples = 0;
+  /** Grammar samples whose first draw was rejected (the rest passed the cheap check). */
+  get grammarMaskedSamples(): number {
+    return this.constrained.maskedSamples;
+  }
 
-  private grammarAllows(g: GrammarSampler, token: number): boolean {
-    g.apply(this.candidates.single(token));
-    return this.candidates.firstLogit() !== -Infinity;
+  /** True when the sequence's output is constrained by a grammar now (a lazy one once engaged). */
+  grammarEngaged(handle: number): boolean {
+    return this.samplers.get(handle)?.grammar !== undefined;
   }
 
   logprobs(logitIdx: number, token: number, nTop: number): TokenLogprob {

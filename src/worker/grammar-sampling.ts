@@ -1,0 +1,132 @@
+/**
+ * Grammar-constrained sampling at low cost per token. The cheap path: sample
+ * unconstrained and check that one token against the grammar. When it is
+ * rejected, the next token comes from the cheapest exact method that applies:
+ *  1. greedy with nothing that raises a logit: the best allowed token among the
+ *     top logits is the best allowed overall;
+ *  2. few tokens can pass (a structural position, narrowed by first byte, see
+ *     FirstByteIndex): mask just those and sample among them;
+ *  3. most tokens pass and the chain does not truncate (no top-k/top-p/min-p):
+ *     redraw from the chain's own distribution until a draw passes (rejection
+ *     sampling: exactly the distribution restricted to the allowed tokens);
+ *  4. otherwise the full-vocabulary mask, as llama.cpp does.
+ * Native memory here is the candidate arrays, owned by TypeScript.
+ */
+import { CandidateArray } from "../../ffi/candidates";
+import type { GrammarSampler, SamplerChain } from "../../ffi/sampler";
+import type { Vocab } from "../../ffi/vocab";
+import { endsOnAscii, FirstByteIndex } from "./first-byte-index";
+
+/** Candidates the grammar checks first under greedy sampling before masking the whole vocabulary. */
+const GREEDY_GRAMMAR_TOP_K = 256;
+/** Redraws tried before the full mask (each is one binary search and one single-token check). */
+const MAX_REDRAWS = 8;
+
+export interface ConstrainedState {
+  chain: SamplerChain;
+  grammar: GrammarSampler;
+  /** Greedy with nothing that can raise a logit: the grammar may check the top logits first. */
+  greedyExact: boolean;
+  /** Set when the chain samples from the whole distribution (temperature > 0, no truncation): redraws are exact. */
+  redraw?: () => number;
+  /** The grammar's accepted text ends on an ASCII byte (no partial UTF-8 character pending). */
+  onAscii: boolean;
+  /** The chain keeps no history (no penalties): it may sample and accept a token the grammar then rejects. */
+  statelessChain: boolean;
+}
+
+export class GrammarSampling {
+  private readonly candidates: CandidateArray;
+  /** Small arrays for single-token checks and first-byte probes, so the full array keeps its probabilities. */
+  private readonly probe = new CandidateArray(256);
+  private firstBytes?: FirstByteIndex;
+  /** Samples whose first draw the grammar rejected. */
+  maskedSamples = 0;
+
+  constructor(private readonly vocab: Vocab) {
+    this.candidates = new CandidateArray(vocab.nTokens);
+  }
+
+  /** True when the grammar accepts `token` next (does not accept it). */
+  allows(g: GrammarSampler, token: number): boolean {
+    g.apply(this.probe.single(token));
+    return this.probe.firstLogit() !== -Infinity;
+  }
+
+  private accept(s: ConstrainedState, token: number): void {
+    s.grammar.accept(token);
+    s.chain.accept(token);
+  }
+
+  /**
+   * The next token under the grammar (accepted), or -1 when the grammar allows
+   * none. `chainSample` samples with the chain straight from the context's
+   * logits (the chain's own copy of the vocabulary, in C).
+   */
+  sample(s: ConstrainedState, logits: Float32Array, chainSample: () => number): number {
+    const cand = this.candidates;
+    let filled = false;
+    let token: number;
+    if (s.statelessChain) {
+      token = chainSample();
+    } else {
+      s.chain.apply(cand.fill(logits));
+      token = cand.selectedToken();
+      filled = true;
+    }
+    if (token < 0 || !this.allows(s.grammar, token)) {
+      this.maskedSamples++;
+      token = this.resample(s, logits, filled);
+      if (token < 0 || !this.allows(s.grammar, token)) return -1;
+      if (s.statelessChain) s.grammar.accept(token);
+      else this.accept(s, token);
+    } else if (s.statelessChain) {
+      s.grammar.accept(token);
+    } else {
+      this.accept(s, token);
+    }
+    s.onAscii = endsOnAscii(this.vocab.pieceBytes(token, true));
+    return token;
+  }
+
+  /** `filled`: the full array holds the chain's probabilities from the first draw. */
+  private resample(s: ConstrainedState, logits: Float32Array, filled: boolean): number {
+    const cand = this.candidates;
+    if (s.greedyExact) {
+      const top = cand.fillTop(logits, GREEDY_GRAMMAR_TOP_K);
+      s.grammar.apply(top);
+      if (cand.anyAllowed()) {
+        s.chain.apply(top);
+        const t = cand.selectedToken();
+        if (t >= 0) return t;
+      }
+      filled = false;
+    }
+    const few = s.onAscii ? this.narrowed(s.grammar) : null;
+    if (few) return this.maskAndSample(s, cand.fillIds(few, logits));
+    if (s.redraw) {
+      if (!filled) s.chain.apply(cand.fill(logits));
+      if (cand.buildCumulative()) {
+        for (let i = 0; i < MAX_REDRAWS; i++) {
+          const t = cand.drawCumulative(s.redraw());
+          if (t >= 0 && this.allows(s.grammar, t)) return t;
+        }
+      }
+    }
+    return this.maskAndSample(s, cand.fill(logits));
+  }
+
+  private maskAndSample(s: ConstrainedState, arr: ReturnType<CandidateArray["fill"]>): number {
+    s.grammar.apply(arr);
+    s.chain.apply(arr);
+    return this.candidates.selectedToken();
+  }
+
+  /** The token ids a mask must look at, narrowed by first byte; null when most of the vocabulary could pass. */
+  private narrowed(g: GrammarSampler): Int32Array | null {
+    const v = this.vocab;
+    const index = (this.firstBytes ??= new FirstByteIndex(v.nTokens, (t) => v.pieceBytes(t, true), (t) => v.isEog(t)));
+    g.apply(this.probe.fillIds(index.probes));
+    return index.candidates((i) => this.probe.allowedAt(i));
+  }
+}
