@@ -39,6 +39,7 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
     stepTokenBudget: Math.min(config.scheduler.step_token_budget, config.runtime.batch_size),
     prefillChunk: config.scheduler.prefill_chunk,
     agingPerSecond: config.scheduler.aging_per_second,
+    admissionWindowMs: config.scheduler.admission_window_ms,
     preemptPriorityGap: config.scheduler.preempt_priority_gap,
     tenantWeights: { ...config.scheduler.tenant_weights },
     cacheMaxTokens: config.cache.max_tokens,

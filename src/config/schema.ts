@@ -59,6 +59,7 @@ export const ConfigSchema = T.Object(
         max_queue: Int({ minimum: 0, maximum: 100000, default: 64, description: "Requests that may wait beyond the running ones before 429" }),
         step_token_budget: Int({ minimum: 1, maximum: 65536, default: 2048, description: "Tokens per engine step (decode + prefill)" }),
         prefill_chunk: Int({ minimum: 1, maximum: 65536, default: 2048, description: "Largest prompt chunk one sequence prefills per step (smaller = smoother streams beside long prompts)" }),
+        admission_window_ms: Int({ minimum: 0, maximum: 1000, default: 5, description: "When the engine goes idle after running N requests together, the first new request waits up to this long for N to arrive, so a burst that finished together prefills together (0 = never wait)" }),
         max_tokens_default: Int({ minimum: 1, maximum: 1 << 20, default: 2048, description: "max_tokens when a request gives none" }),
         aging_per_second: T.Number({ minimum: 0, maximum: 1000, default: 1, description: "Priority points a waiting request gains per second (anti-starvation)" }),
         preempt_priority_gap: Int({ minimum: 0, maximum: 200, default: 10, description: "A waiting request this many priority points above a running one preempts it (0 = never)" }),

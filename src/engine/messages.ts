@@ -70,6 +70,8 @@ export interface EngineInit {
   cacheDiskPath: string;
   cacheDiskMaxBytes: number;
   agingPerSecond: number;
+  /** See scheduler.admission_window_ms. */
+  admissionWindowMs: number;
   preemptPriorityGap: number;
   tenantWeights: Record<string, number>;
   logLevel: string;

@@ -73,6 +73,11 @@ export class EngineCore {
     await this.cache?.spill();
   }
 
+  /** Requests accepted and not finished (running or waiting). */
+  get numActive(): number {
+    return this.active.size;
+  }
+
   /** True while a step would do something: run sequences or deliver outputs. */
   get hasWork(): boolean {
     return this.scheduler.numRunning + this.scheduler.numWaiting > 0 || this.pendingOutputs.size > 0;

@@ -71,22 +71,36 @@ function init(cfg: Extract<ToWorker, { type: "init" }>["init"]): void {
     });
     core = new EngineCore(runner, log, cfg.stepTokenBudget, cfg.prefillChunk, createCacheTiers(runner, cfg, log));
     post({ type: "ready", model: runner.modelInfo() });
-    void loop();
+    void loop(cfg.admissionWindowMs);
   } catch (e) {
     post({ type: "fatal", message: (e as Error).message });
   }
 }
 
-/** Steps while there is work; sleeps on a promise when idle. Yields to the message queue between steps. */
-async function loop(): Promise<void> {
+/**
+ * Steps while there is work; sleeps on a promise when idle. Yields to the
+ * message queue between steps. Requests that ran together and finished
+ * together (clients in a loop) tend to come back together: after such a busy
+ * spell the first new request waits a few milliseconds for the others, so they
+ * share one prefill step instead of queuing behind a step of their own.
+ */
+async function loop(windowMs: number): Promise<void> {
+  let busyPeak = 0;
   while (!stopping) {
     if (!core!.hasWork) {
       const rest = batcher.take(performance.now(), true);
       if (rest.length) post({ type: "outputs", outputs: rest });
       await new Promise<void>((r) => (wake = r));
       wake = undefined;
+      if (core!.numActive === 0) continue; // woken by a call that is not a request
+      const until = performance.now() + windowMs;
+      while (!stopping && core!.numActive < busyPeak && performance.now() < until) {
+        await new Promise<void>((r) => setTimeout(r, 1));
+      }
+      busyPeak = 0;
       continue;
     }
+    busyPeak = Math.max(busyPeak, core!.numActive);
     batcher.add(core!.step());
     const outputs = batcher.take(performance.now());
     if (outputs.length) post({ type: "outputs", outputs });
