@@ -9,7 +9,8 @@
  *  3. most tokens pass and the chain does not truncate (no top-k/top-p/min-p):
  *     redraw from the chain's own distribution until a draw passes (rejection
  *     sampling: exactly the distribution restricted to the allowed tokens);
- *  4. otherwise the full-vocabulary mask, as llama.cpp does.
+ *  4. otherwise, and always on a small vocabulary (< 4096 tokens, where a full
+ *     mask is as cheap as 2 and 3), the full-vocabulary mask, as llama.cpp does.
  * Native memory here is the candidate arrays, owned by TypeScript.
  */
 import { CandidateArray } from "../../ffi/candidates";
@@ -19,6 +20,8 @@ import { endsOnAscii, FirstByteIndex } from "./first-byte-index";
 
 /** Candidates the grammar checks first under greedy sampling before masking the whole vocabulary. */
 const GREEDY_GRAMMAR_TOP_K = 256;
+/** Below this many tokens a rejected draw goes straight to the full mask. */
+const SMALL_VOCAB = 4096;
 /** Redraws tried before the full mask (each is one binary search and one single-token check). */
 const MAX_REDRAWS = 8;
 
@@ -102,6 +105,8 @@ export class GrammarSampling {
       }
       filled = false;
     }
+    // On a small vocabulary the full mask costs about as much as the probes or a few redraws.
+    if (this.vocab.nTokens < SMALL_VOCAB) return this.maskAndSample(s, cand.fill(logits));
     const few = s.onAscii ? this.narrowed(s.grammar) : null;
     if (few) return this.maskAndSample(s, cand.fillIds(few, logits));
     if (s.redraw) {
