@@ -17,7 +17,6 @@ import { endsOnAscii } from "./first-byte-index";
 import { GrammarSampling, type ConstrainedState } from "./grammar-sampling";
 import { prng } from "../shared/prng";
 
-
 /** The prefix cache has RAM or disk tiers (they need one extra sequence id, the scratch sequence). */
 export function cacheTiersEnabled(init: EngineInit): boolean {
   return init.cacheHolders > 0 && (init.cacheRamBytes > 0 || init.cacheDiskPath !== "");
@@ -122,18 +121,17 @@ export class Runner {
     }
     // Greedy, with nothing that can raise a token's logit: the best grammar-allowed token among the top
     // logits is the best allowed token overall, so the mask may skip the rest of the vocabulary.
-    const neutral = p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0 && p.logitBias.every(([, b]) => b <= 0);
+    // Penalties keep a history (the chain's state) and may change any logit.
+    const noPenalties = p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0;
+    const neutral = noPenalties && p.logitBias.every(([, b]) => b <= 0);
     const greedyExact = p.temperature <= 0 && neutral;
     // Greedy without penalties is stateless: argmax over the logits plus the biases, done here, gives
     // the chain's token without its full-vocabulary candidate copy (~0.1 ms a token on a 32k vocabulary).
-    const greedyBias = p.temperature <= 0 && !g && !lazy && p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0
-      ? biasMap(bias)
-      : undefined;
+    const greedyBias = p.temperature <= 0 && !g && !lazy && noPenalties ? biasMap(bias) : undefined;
     // Without truncation the chain draws from the whole distribution: a redraw restricted to allowed tokens is exact.
     const untruncated = p.temperature > 0 && (p.topK <= 0 || p.topK >= this.ctx.nVocab) && p.topP >= 1 && p.minP <= 0;
     const redraw = untruncated ? prng(seed ^ 0x5bd1e995) : undefined;
-    const statelessChain = p.repeatPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0;
-    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias, redraw, onAscii: true, statelessChain });
+    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias, redraw, onAscii: true, statelessChain: noPenalties });
   }
 
   /**
