@@ -56,11 +56,6 @@ export class GrammarSampling {
     return this.probe.firstLogit() !== -Infinity;
   }
 
-  private accept(s: ConstrainedState, token: number): void {
-    s.grammar.accept(token);
-    s.chain.accept(token);
-  }
-
   /**
    * The next token under the grammar (accepted), or -1 when the grammar allows
    * none. `chainSample` samples with the chain straight from the context's
@@ -81,13 +76,10 @@ export class GrammarSampling {
       this.maskedSamples++;
       token = this.resample(s, logits, filled);
       if (token < 0 || !this.allows(s.grammar, token)) return -1;
-      if (s.statelessChain) s.grammar.accept(token);
-      else this.accept(s, token);
-    } else if (s.statelessChain) {
-      s.grammar.accept(token);
-    } else {
-      this.accept(s, token);
     }
+    s.grammar.accept(token);
+    // A stateless chain accepted its own draw already, and accepting is a no-op for it anyway.
+    if (!s.statelessChain) s.chain.accept(token);
     s.onAscii = endsOnAscii(this.vocab.pieceBytes(token, true));
     return token;
   }
