@@ -38,6 +38,8 @@ export class Context {
   private handle: Pointer | null;
   private readonly memory: Pointer;
   private pools: ThreadPool[] = [];
+  /** Kept referenced while libllama holds a pointer into it. */
+  private interruptFlags: Int32Array | null = null;
 
   private constructor(private readonly binding: LlamaBinding, handle: Pointer, model: Model) {
     const { llama } = binding;
@@ -105,6 +107,18 @@ export class Context {
     throw new Error(`llama_decode failed fatally (${rc})`);
   }
 
+  /**
+   * Lets a decode stop between graph nodes once flags[0] >= flags[1] (two
+   * int32 values, normally in a SharedArrayBuffer another thread writes); it
+   * then returns "aborted" with the ubatches before the interrupted one kept
+   * in memory. null turns it off.
+   */
+  setInterrupt(flags: Int32Array | null): void {
+    if (flags && flags.length < 2) throw new RangeError("interrupt flags need two int32 values");
+    this.binding.shim.ifx_set_interrupt(this.native, flags ? ptr(flags) : null);
+    this.interruptFlags = flags;
+  }
+
   /** The logits of output index i of the last decode, as a view valid until the next decode. */
   logits(i: number): Float32Array {
     const p = this.binding.llama.llama_get_logits_ith(this.native, i);
@@ -161,6 +175,7 @@ export class Context {
     if (!this.handle) return;
     this.binding.llama.llama_free(this.handle);
     this.handle = null;
+    this.interruptFlags = null;
     for (const p of this.pools) p.free();
     this.pools = [];
   }

@@ -28,6 +28,8 @@ let logCallback: JSCallback | undefined;
 
 // ggml log levels: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 cont
 const GGML_LEVEL = ["debug", "debug", "info", "warn", "error", "debug"] as const;
+/** Warnings libllama prints on paths taken on purpose (an interrupted decode drops its last ubatch): logged at debug. */
+const EXPECTED_WARNINGS = [/^decode: removing memory module entries/];
 
 /** Loads the binding (idempotent within a thread). Throws with a clear message when the library is missing or mismatched. */
 export function loadLlama(logger: Logger): LlamaBinding {
@@ -74,7 +76,8 @@ function installLogger(shim: Shim, log: Logger): void {
       if (!pending.endsWith("\n")) return;
       const line = pending.trimEnd();
       pending = "";
-      if (line) log[pendingLevel](line);
+      if (!line) return;
+      log[pendingLevel === "warn" && EXPECTED_WARNINGS.some((re) => re.test(line)) ? "debug" : pendingLevel](line);
     },
     { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.void, threadsafe: true },
   );

@@ -27,6 +27,8 @@ export const shimSymbols = {
   ifx_log_set: { args: [p], returns: v },
   /** Frees a log fragment copy. */
   ifx_free: { args: [p], returns: v },
+  /** Lets decode stop early when flags[0] >= flags[1] (two int32 in shared memory; NULL: never). */
+  ifx_set_interrupt: { args: [p, p], returns: v },
 } as const;
 
 export type Shim = ReturnType<typeof compileShim>;

@@ -1,7 +1,9 @@
 /*
  * The only C in InferFlux: wrappers for the few llama.h functions that take or
- * return structs by value, which bun:ffi cannot express. Every wrapper passes
- * the struct through a pointer instead. No logic lives here.
+ * return structs by value, which bun:ffi cannot express (every wrapper passes
+ * the struct through a pointer instead), and two callbacks libllama calls from
+ * where JavaScript cannot run: a log copy and a one-line interrupt check.
+ * No logic lives here.
  * Compiled at start-up by bun:ffi's TinyCC against the pinned headers in llama.cpp/include.
  */
 #include "llama.h"
@@ -108,3 +110,21 @@ void ifx_log_set(ifx_log_sink sink) {
 }
 
 void ifx_free(void *p) { free(p); }
+
+/*
+ * Step interruption. ggml asks this predicate between graph nodes while
+ * llama_decode runs; true stops the decode (it returns 2 and keeps the
+ * ubatches already processed). flags[0] is the highest priority of requests
+ * posted to the engine and not yet taken, flags[1] the priority a request needs
+ * to interrupt the running step; both sit in a SharedArrayBuffer the HTTP
+ * thread writes while the engine thread is blocked here. It is C because
+ * entering JavaScript at every graph node would cost more than the check.
+ */
+static bool ifx_interrupt_check(void *data) {
+    volatile int32_t *flags = (volatile int32_t *)data;
+    return flags[0] >= flags[1];
+}
+
+void ifx_set_interrupt(struct llama_context *ctx, int32_t *flags) {
+    llama_set_abort_callback(ctx, flags ? ifx_interrupt_check : NULL, flags);
+}

@@ -78,7 +78,7 @@ export interface EngineInit {
 }
 
 export type ToWorker =
-  | { type: "init"; init: EngineInit }
+  | { type: "init"; init: EngineInit; /** StepInterrupt's shared values. */ interrupt: SharedArrayBuffer }
   | { type: "add"; request: EngineRequest }
   | { type: "abort"; ids: string[] }
   | { type: "tokenize"; callId: number; text: string; addSpecial: boolean; parseSpecial: boolean }
@@ -158,6 +158,8 @@ export interface EngineStats {
   tokensGenerated: number;
   promptTokensProcessed: number;
   preemptions: number;
+  /** Steps cut short by a higher-priority arrival (their finished ubatches kept). */
+  stepsInterrupted: number;
   prefixCache: { queries: number; hits: number; hitTokens: number; cachedTokens: number; evictedTokens: number; locks: number; tiers?: { snapshots: number; restores: number; restoredTokens: number; restoreFailures: number } };
   /** Grammar samples that needed the full vocabulary mask. */
   grammarMaskedSamples: number;

@@ -8,6 +8,7 @@ import type { Logger } from "../shared/logger";
 import type { EngineClient, EngineState } from "./client";
 import type { EngineInit, EngineRequest, EngineStats, FromWorker, ModelInfo, RequestOutput, ToWorker } from "./messages";
 import { OutputStream } from "./output-stream";
+import { StepInterrupt } from "./step-interrupt";
 
 export interface WorkerClientOptions {
   init: EngineInit;
@@ -34,6 +35,8 @@ export class WorkerEngineClient implements EngineClient {
   private nextCall = 1;
   private startPromise: Promise<void> | undefined;
   private closed = false;
+  /** Lets a high-priority request cut the worker's running step short. */
+  private readonly interrupt = new StepInterrupt();
   restarts = 0;
 
   constructor(private readonly options: WorkerClientOptions) {}
@@ -102,7 +105,8 @@ export class WorkerEngineClient implements EngineClient {
       };
       w.addEventListener("error", (e) => died((e as ErrorEvent).message ?? "error"));
       w.addEventListener("close", () => died("worker exited"));
-      this.send({ type: "init", init: this.options.init });
+      this.interrupt.reset();
+      this.send({ type: "init", init: this.options.init, interrupt: this.interrupt.buffer });
     });
   }
 
@@ -141,6 +145,7 @@ export class WorkerEngineClient implements EngineClient {
     if (this.open.has(request.id)) throw new InferFluxError(400, "invalid_request_error", "duplicate_request", `request id ${request.id} is in flight`);
     const stream = new OutputStream();
     this.open.set(request.id, stream);
+    this.interrupt.posted(request.priority ?? 0);
     this.send({ type: "add", request });
     signal?.addEventListener("abort", () => this.abort(request.id), { once: true });
     if (signal?.aborted) this.abort(request.id);

@@ -30,6 +30,7 @@ export function createServerMetrics() {
     tierRestores: registry.register(new Gauge("inferflux_prefix_cache_tier_restores_total", "Prefixes restored from the RAM/disk tiers instead of recomputed")),
     tierRestoredTokens: registry.register(new Gauge("inferflux_prefix_cache_tier_restored_tokens_total", "Prompt tokens restored from the tiers")),
     preemptions: registry.register(new Gauge("inferflux_engine_preemptions_total", "Sequences preempted for KV space")),
+    stepsInterrupted: registry.register(new Gauge("inferflux_engine_steps_interrupted_total", "Engine steps cut short by a higher-priority request")),
   };
 }
 

@@ -140,6 +140,7 @@ export function createApp(deps: AppDeps) {
           metrics.tierRestores.set(s.prefixCache.tiers?.restores ?? 0);
           metrics.tierRestoredTokens.set(s.prefixCache.tiers?.restoredTokens ?? 0);
           metrics.preemptions.set(s.preemptions);
+          metrics.stepsInterrupted.set(s.stepsInterrupted);
         }
       }
       return new Response(metrics.registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });

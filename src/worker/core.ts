@@ -12,6 +12,7 @@ import type { EngineRequest, EngineStats, FinishReason, RequestOutput, TokenLogp
 import type { Runner } from "./runner";
 import { PrefixCache, type PrefixCacheTiers } from "./prefix-cache";
 import { TriggerWatch } from "./trigger-watch";
+import type { StepInterrupt } from "../engine/step-interrupt";
 
 interface Active {
   /** Watches for a lazy grammar's trigger until the grammar is engaged. */
@@ -30,12 +31,19 @@ export class EngineCore {
   private readonly active = new Map<string, Active>();
   private readonly pendingOutputs = new Map<string, RequestOutput>();
   private nextHandle = 1;
-  private stats = { stepsTotal: 0, tokensGenerated: 0, promptTokensProcessed: 0, preemptions: 0 };
+  private stats = { stepsTotal: 0, tokensGenerated: 0, promptTokensProcessed: 0, preemptions: 0, stepsInterrupted: 0 };
   private readonly cache: PrefixCache | undefined;
   /** Consecutive steps that found no KV space: evicting cached prefixes is tried once, then running work is preempted. */
   private kvFullStreak = 0;
 
-  constructor(private readonly runner: Runner, private readonly log: Logger, stepTokenBudget: number, prefillChunk: number, tiers?: PrefixCacheTiers | null) {
+  constructor(
+    private readonly runner: Runner,
+    private readonly log: Logger,
+    stepTokenBudget: number,
+    prefillChunk: number,
+    tiers?: PrefixCacheTiers | null,
+    private readonly interrupt?: StepInterrupt,
+  ) {
     const budget = Math.min(stepTokenBudget, runner.ctx.nBatch);
     const parallel = runner.init.parallel;
     const init = runner.init;
@@ -134,8 +142,11 @@ export class EngineCore {
   step(): RequestOutput[] {
     const items = this.scheduler.schedule();
     if (items.length) {
+      this.armInterrupt(items);
       const { result, logitIndex } = this.runner.decode(items);
-      if (result === "no_kv_space") this.onKvFull(items);
+      this.interrupt?.arm(undefined);
+      if (result === "aborted") this.rollBack(items);
+      else if (result === "no_kv_space") this.onKvFull(items);
       else if (result !== "ok") this.failItems(items, `decode failed: ${result}`);
       else {
         this.kvFullStreak = 0;
@@ -191,6 +202,46 @@ export class EngineCore {
     if (it.seq.nGenerated >= it.seq.maxTokens) return this.finish(a, "length");
     // The next decode needs one more KV cell for this sequence.
     if (it.seq.tokens.length >= this.runner.ctx.nCtx) return this.finish(a, "length");
+  }
+
+  /**
+   * A step with prompt prefill can take long (a 2048-token chunk is hundreds of
+   * milliseconds on a CPU). A request that arrives meanwhile with a priority at
+   * least the preemption gap above everything in the step interrupts it, so
+   * it is scheduled at once instead of after the step. Decode-only steps are
+   * short and run to the end.
+   */
+  private armInterrupt(items: readonly StepItem[]): void {
+    const gap = this.runner.init.preemptPriorityGap;
+    if (!this.interrupt || gap <= 0) return;
+    let tokens = 0;
+    let top = -Infinity;
+    for (const it of items) {
+      tokens += it.count;
+      top = Math.max(top, it.seq.priority);
+    }
+    this.interrupt.arm(tokens > items.length ? top + gap : undefined);
+  }
+
+  /**
+   * An interrupted decode keeps the ubatches it finished and drops the rest
+   * (llama_decode removes the interrupted ubatch's positions). Each sequence
+   * resumes from what its KV holds; a token whose logits were due is fed again,
+   * since nothing was sampled from it.
+   */
+  private rollBack(items: readonly StepItem[]): void {
+    this.stats.stepsInterrupted++;
+    for (const it of items) {
+      const seqId = it.seq.seqId;
+      const end = it.from + it.count;
+      let held = Math.min(end, Math.max(it.from, this.runner.ctx.seqPosMax(seqId) + 1));
+      if (it.sample && held === end) {
+        this.runner.ctx.seqRemove(seqId, end - 1, -1);
+        held = end - 1;
+      }
+      if (held > it.from && (!it.sample || it.seq.nGenerated === 0)) this.stats.promptTokensProcessed += held - it.from;
+      it.seq.nPast = held;
+    }
   }
 
   /** A lazy grammar's trigger appeared at a token boundary: the grammar takes over from that token. */

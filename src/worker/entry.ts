@@ -9,6 +9,7 @@ import { Runner } from "./runner";
 import { EngineCore } from "./core";
 import { OutputBatcher } from "./output-batcher";
 import { createCacheTiers } from "./cache-tiers";
+import { StepInterrupt } from "../engine/step-interrupt";
 
 declare const self: Worker;
 
@@ -17,6 +18,7 @@ let core: EngineCore | undefined;
 let runner: Runner | undefined;
 let wake: (() => void) | undefined;
 let stopping = false;
+let interrupt: StepInterrupt | undefined;
 const batcher = new OutputBatcher(Number(process.env.INFERFLUX_OUTPUT_FLUSH_MS ?? 10));
 
 const post = (m: FromWorker) => self.postMessage(m);
@@ -26,8 +28,9 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   try {
     switch (msg.type) {
       case "init":
-        return init(msg.init);
+        return init(msg.init, new StepInterrupt(msg.interrupt));
       case "add":
+        interrupt?.taken();
         if (!core) return post({ type: "outputs", outputs: [{ id: msg.request.id, text: "", tokenIds: [], finishReason: "error", error: { status: 503, code: "model_not_loaded", message: "the model is still loading" } }] });
         core.add(msg.request);
         break;
@@ -58,7 +61,7 @@ function reply(callId: number, fn: () => unknown): void {
   }
 }
 
-function init(cfg: Extract<ToWorker, { type: "init" }>["init"]): void {
+function init(cfg: Extract<ToWorker, { type: "init" }>["init"], stepInterrupt: StepInterrupt): void {
   setLogLevel(parseLevel(cfg.logLevel) ?? "info");
   try {
     let lastReported = -1;
@@ -69,7 +72,9 @@ function init(cfg: Extract<ToWorker, { type: "init" }>["init"]): void {
         post({ type: "progress", fraction: f });
       }
     });
-    core = new EngineCore(runner, log, cfg.stepTokenBudget, cfg.prefillChunk, createCacheTiers(runner, cfg, log));
+    interrupt = stepInterrupt;
+    runner.ctx.setInterrupt(stepInterrupt.flags);
+    core = new EngineCore(runner, log, cfg.stepTokenBudget, cfg.prefillChunk, createCacheTiers(runner, cfg, log), stepInterrupt);
     post({ type: "ready", model: runner.modelInfo() });
     void loop(cfg.admissionWindowMs);
   } catch (e) {

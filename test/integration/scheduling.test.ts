@@ -4,7 +4,8 @@
  * as when it runs alone.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { haveModels, STORIES } from "../helpers/models";
+import { existsSync } from "node:fs";
+import { haveModels, STORIES, SYNTHETIC } from "../helpers/models";
 import { metric, startTestServer, type TestServer } from "../helpers/server";
 
 async function complete(url: string, body: object, headers: Record<string, string> = {}) {
@@ -37,4 +38,39 @@ describe.skipIf(!haveModels)("priority scheduling", () => {
     const r = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json", "x-priority": "1000" }, body: JSON.stringify({ model: "stories260K", prompt: "x" }) });
     expect(r.status).toBe(400);
   });
+});
+
+// The 24M bench model makes a long prefill step last hundreds of milliseconds, long enough to interrupt.
+describe.skipIf(!existsSync(SYNTHETIC))("step interruption", () => {
+  let server: TestServer;
+  const model = "synthetic-llama2vocab-24M-random-q8_0";
+  beforeAll(async () => {
+    server = await startTestServer(["--model", SYNTHETIC, "--parallel", "2", "--ctx-size", "8192", "--set", "runtime.ubatch_size=256", "--set", "cache.enabled=false"]);
+  }, 60_000);
+  afterAll(async () => server?.stop());
+
+  test("an urgent request cuts a long low-priority prefill short; both outputs equal their solo runs", async () => {
+    const long = { model, prompt: Array.from({ length: 300 }, (_, i) => `item ${i}`).join(", "), max_tokens: 8, ignore_eos: true, priority: -10 };
+    const short = { model, prompt: "The dog ran", max_tokens: 8, ignore_eos: true, priority: 50 };
+    const longAlone = await complete(server.url, long);
+    const shortAlone = await complete(server.url, short);
+    expect(longAlone.usage.prompt_tokens).toBeGreaterThan(1500); // one prefill step of about a second here
+    const before = await metric(server.url, "inferflux_engine_steps_interrupted_total");
+    let interrupted = false;
+    // Timing decides whether the urgent request lands inside the long prefill: try a few offsets.
+    for (const delayMs of [100, 250, 50, 400]) {
+      const longRun = complete(server.url, long);
+      await Bun.sleep(delayMs);
+      const urgent = await complete(server.url, short);
+      const resumed = await longRun;
+      expect(urgent.choices[0].text).toBe(shortAlone.choices[0].text);
+      expect(resumed.choices[0].text).toBe(longAlone.choices[0].text);
+      expect(resumed.usage.completion_tokens).toBe(8);
+      if ((await metric(server.url, "inferflux_engine_steps_interrupted_total")) > before) {
+        interrupted = true;
+        break;
+      }
+    }
+    expect(interrupted).toBe(true);
+  }, 60_000);
 });
