@@ -279,6 +279,13 @@ export class RadixTree {
     return freed;
   }
 
+  /** Unlocked leaves (what `evict` takes first), least recently used first; the tree is not changed. */
+  evictableLeaves(): EvictedPrefix[] {
+    return [...this.evictable].sort((a, b) => (lruLess(a, b) ? -1 : 1)).map((n) => ({
+      nodeId: n.id, namespace: n.namespace, holder: n.holder, start: n.start, end: n.end, prefix: () => prefixOf(n),
+    }));
+  }
+
   /**
    * Forgets everything without callbacks (the KV cache was wiped, e.g. a new
    * context); outstanding locks become no-ops. Counters are kept.

@@ -81,6 +81,11 @@ export class EngineCore {
     await this.cache?.spill();
   }
 
+  /** One small piece of work for a moment without requests (see PrefixCache.snapshotIdle); false when none is left. */
+  idleWork(): boolean {
+    return this.cache?.snapshotIdle() ?? false;
+  }
+
   /** Requests accepted and not finished (running or waiting). */
   get numActive(): number {
     return this.active.size;

@@ -95,12 +95,19 @@ async function loop(windowMs: number): Promise<void> {
     if (!core!.hasWork) {
       const rest = batcher.take(performance.now(), true);
       if (rest.length) post({ type: "outputs", outputs: rest });
-      await new Promise<void>((r) => (wake = r));
-      wake = undefined;
+      // Idle-time work in small pieces, taking messages between them: a new request waits for one piece at most.
+      do await new Promise<void>((r) => setImmediate(r));
+      while (!core!.hasWork && !stopping && core!.idleWork());
+      if (!core!.hasWork && !stopping) {
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
       if (core!.numActive === 0) continue; // woken by a call that is not a request
       const until = performance.now() + windowMs;
       while (!stopping && core!.numActive < busyPeak && performance.now() < until) {
-        await new Promise<void>((r) => setTimeout(r, 1));
+        // The window is spent waiting anyway: idle-time work first.
+        if (core!.idleWork()) await new Promise<void>((r) => setImmediate(r));
+        else await new Promise<void>((r) => setTimeout(r, 1));
       }
       busyPeak = 0;
       continue;

@@ -126,6 +126,24 @@ describe.skipIf(!haveModels)("prefix cache RAM tier", () => {
     // After the next admission only the running request's prefix would stay; idle, at most the last request's cells remain.
     expect(await metric(tiered.url, "inferflux_prefix_cache_tokens")).toBeLessThanOrEqual(restored.usage.prompt_tokens + 24);
   });
+
+  test("while idle, cached prefixes are saved to host memory ahead of eviction and stay in the KV cache", async () => {
+    const prompt = "The little fox found a big shiny stone by the river and ran home to show it. ".repeat(5);
+    const snapshots = await metric(tiered.url, "inferflux_prefix_cache_tier_snapshots_total");
+    const first = await complete(tiered.url, prompt + "One:");
+    const restores = await metric(tiered.url, "inferflux_prefix_cache_tier_restores_total");
+    let saved = snapshots;
+    for (let i = 0; i < 50 && saved === snapshots; i++) {
+      await Bun.sleep(20);
+      saved = await metric(tiered.url, "inferflux_prefix_cache_tier_snapshots_total");
+    }
+    expect(saved).toBeGreaterThan(snapshots);
+    expect(await metric(tiered.url, "inferflux_prefix_cache_tokens")).toBeGreaterThanOrEqual(first.usage.prompt_tokens);
+    // Still resident: the next turn hits the KV cache itself, no restore.
+    const again = await complete(tiered.url, prompt + "Two:");
+    expect(again.usage.prompt_tokens_details.cached_tokens).toBeGreaterThan(first.usage.prompt_tokens * 0.8);
+    expect(await metric(tiered.url, "inferflux_prefix_cache_tier_restores_total")).toBe(restores);
+  });
 });
 
 describe.skipIf(!haveModels)("prefix cache disk tier", () => {

@@ -142,6 +142,22 @@ describe("RadixTree locks", () => {
     t.checkInvariants();
   });
 
+  test("evictableLeaves lists unlocked leaves, least recently used first, without changing the tree", () => {
+    const t = new RadixTree();
+    t.insert("m", [1, 2, 3, 4], holders(0));
+    t.insert("m", [1, 2, 7, 7], holders(1));
+    t.insert("m", [5, 6], holders(2));
+    t.match("m", [1, 2, 3, 4]); // touches [1,2,3,4]: most recently used
+    const lock = t.lock(t.match("m", [5, 6]));
+    const leaves = t.evictableLeaves();
+    expect(leaves.map((l) => l.prefix().tokens)).toEqual([[1, 2, 7, 7], [1, 2, 3, 4]]);
+    expect(leaves[0]).toMatchObject({ holder: 1, start: 2, end: 4, namespace: "m" });
+    expect(t.totalTokens).toBe(8);
+    t.checkInvariants();
+    t.unlock(lock);
+    expect(t.evictableLeaves().length).toBe(3);
+  });
+
   test("a lock survives a later split of its nodes", () => {
     const t = new RadixTree();
     t.insert("m", seq(8), holders(0));
