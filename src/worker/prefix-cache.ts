@@ -107,7 +107,10 @@ export class PrefixCache {
    * `residentTokens`, because every resident cell costs attention work.
    */
   private trimResident(cachedTokens: number, promptTokens: number): void {
-    const fraction = promptTokens > 0 ? Math.min(1, cachedTokens / promptTokens) : 0;
+    // A hit shorter than a snapshot's minimum (a common opening of otherwise distinct prompts) saves next to nothing:
+    // counted, it would keep every idle prefix resident in a workload that never reuses them.
+    const useful = cachedTokens >= this.tiers!.minTokens ? cachedTokens : 0;
+    const fraction = promptTokens > 0 ? Math.min(1, useful / promptTokens) : 0;
     this.hitAverage = 0.8 * this.hitAverage + 0.2 * fraction;
     if (this.hitAverage >= 0.1) return;
     const excess = this.tree.evictableTokens - this.tiers!.residentTokens;

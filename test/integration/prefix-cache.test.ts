@@ -127,6 +127,18 @@ describe.skipIf(!haveModels)("prefix cache RAM tier", () => {
     expect(await metric(tiered.url, "inferflux_prefix_cache_tokens")).toBeLessThanOrEqual(restored.usage.prompt_tokens + 24);
   });
 
+  test("prompts that share only a short opening do not keep idle prefixes resident", async () => {
+    // Distinct prompts with a common ~15-token opening: hits too short to be worth keeping the rest for.
+    const words = ["sun", "moon", "tree", "boat", "bird", "frog", "cake", "rain"];
+    let last: any;
+    for (let i = 0; i < words.length; i++) {
+      last = await complete(tiered.url, `Tom and Sue went out. ${words[i]} ${words[(i + 3) % 8]} was big and ${words[(i + 5) % 8]} was small and ${i} ran far.`);
+      expect(last.usage.prompt_tokens_details.cached_tokens).toBeLessThan(32);
+    }
+    // Each admission moved the earlier idle prefixes out: the KV cache holds about the last request alone.
+    expect(await metric(tiered.url, "inferflux_prefix_cache_tokens")).toBeLessThanOrEqual(last.usage.prompt_tokens + last.usage.completion_tokens + 24);
+  });
+
   test("while idle, cached prefixes are saved to host memory ahead of eviction and stay in the KV cache", async () => {
     const prompt = "The little fox found a big shiny stone by the river and ran home to show it. ".repeat(5);
     const snapshots = await metric(tiered.url, "inferflux_prefix_cache_tier_snapshots_total");
