@@ -46,6 +46,8 @@ export const llamaSymbols = {
   llama_vocab_is_control: { args: [ptr, i32], returns: bool },
   llama_vocab_get_add_bos: { args: [ptr], returns: bool },
   llama_vocab_get_add_eos: { args: [ptr], returns: bool },
+  /** llama_token_attr bit set (control, user-defined, lstrip, ...). */
+  llama_vocab_get_attr: { args: [ptr, i32], returns: i32 },
   /** Returns the number of tokens, or -(needed) when n_tokens_max is too small. */
   llama_tokenize: { args: [ptr, ptr, i32, ptr, i32, bool, bool], returns: i32 },
   /** Returns bytes written, or -(needed). Token id must be < n_vocab (else libllama aborts). */

@@ -12,6 +12,9 @@ export class Vocab {
   readonly eos: number;
   readonly eot: number;
   readonly addBos: boolean;
+  readonly addEos: boolean;
+  /** SentencePiece-style (LLAMA_VOCAB_TYPE_SPM: LLaMA 1/2, Mistral v1, TinyLlama ...). */
+  readonly isSpm: boolean;
   private pieceBuf = new Uint8Array(256);
   private pieceCache = new Map<number, Uint8Array>();
 
@@ -21,6 +24,14 @@ export class Vocab {
     this.eos = llama.llama_vocab_eos(handle);
     this.eot = llama.llama_vocab_eot(handle);
     this.addBos = llama.llama_vocab_get_add_bos(handle);
+    this.addEos = llama.llama_vocab_get_add_eos(handle);
+    this.isSpm = llama.llama_vocab_type(handle) === 1;
+  }
+
+  /** The token's llama_token_attr bits. */
+  attr(token: number): number {
+    if (!this.isValidToken(token)) throw new RangeError(`token id ${token} outside the vocabulary (0..${this.nTokens - 1})`);
+    return this.llama.llama_vocab_get_attr(this.handle, token);
   }
 
   isValidToken(token: number): boolean {

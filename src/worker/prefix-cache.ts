@@ -21,6 +21,9 @@ import type { Logger } from "../shared/logger";
 import type { Context } from "../../ffi/context";
 import type { KvFileStore } from "./kv-file-store";
 
+/** Idle prefixes stay resident while at least this share of recently admitted prompts came from the cache. */
+const HIT_AVERAGE_KEEP = 0.1;
+
 export interface PrefixCacheTiers {
   ram?: KvRamStore;
   disk?: KvFileStore;
@@ -112,7 +115,7 @@ export class PrefixCache {
     const useful = cachedTokens >= this.tiers!.minTokens ? cachedTokens : 0;
     const fraction = promptTokens > 0 ? Math.min(1, useful / promptTokens) : 0;
     this.hitAverage = 0.8 * this.hitAverage + 0.2 * fraction;
-    if (this.hitAverage >= 0.1) return;
+    if (this.hitAverage >= HIT_AVERAGE_KEEP) return;
     const excess = this.tree.evictableTokens - this.tiers!.residentTokens;
     if (excess > 0) this.evict(excess);
   }
@@ -162,10 +165,13 @@ export class PrefixCache {
    * 10 µs a cell (its cells lie scattered between the others'), and the
    * eviction that moves it out when new work starts then only frees cells
    * instead of adding that to the next request's time to first token.
+   * Only while recent prompts were mostly not found cached: that is when the
+   * next admission moves idle prefixes out (trimResident); otherwise they stay
+   * resident and saving them now would be speculative work.
    * Returns false when nothing is left to save.
    */
   snapshotIdle(): boolean {
-    if (!this.tiers) return false;
+    if (!this.tiers || this.hitAverage >= HIT_AVERAGE_KEEP) return false;
     for (const leaf of this.tree.evictableLeaves()) {
       if (this.offered.has(leaf.nodeId)) continue;
       this.offered.add(leaf.nodeId);

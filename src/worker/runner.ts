@@ -16,6 +16,7 @@ import { biasMap, greedyArgmax } from "./greedy";
 import { endsOnAscii } from "./first-byte-index";
 import { GrammarSampling, type ConstrainedState } from "./grammar-sampling";
 import { prng } from "../shared/prng";
+import { matchedSpecial, PromptTokenizer, splitRules } from "./prompt-tokenizer";
 
 /** The prefix cache has RAM or disk tiers (they need one extra sequence id, the scratch sequence). */
 export function cacheTiersEnabled(init: EngineInit): boolean {
@@ -37,6 +38,7 @@ export class Runner {
   private readonly constrained: GrammarSampling;
   /** Tokens that end generation (EOS, EOT ...), banned under ignore_eos. */
   readonly eogTokens: number[];
+  private readonly promptTokenizer: PromptTokenizer;
 
   constructor(readonly init: EngineInit, private readonly log: Logger, onProgress: (f: number) => void) {
     this.binding = loadLlama(log);
@@ -62,6 +64,13 @@ export class Runner {
     this.constrained = new GrammarSampling(this.model.vocab);
     this.eogTokens = [];
     for (let t = 0; t < this.model.vocab.nTokens; t++) if (this.model.vocab.isEog(t)) this.eogTokens.push(t);
+    const vocab = this.model.vocab;
+    const rules = splitRules(vocab);
+    this.promptTokenizer = new PromptTokenizer(
+      { tokenize: (t, a, p) => vocab.tokenize(t, a, p), pieceLength: (t, special) => vocab.pieceBytes(t, special).length, bos: vocab.bos, addBos: vocab.addBos, isMatchedSpecial: (t, p) => matchedSpecial(vocab.attr(t), p) },
+      { rules },
+    );
+    this.log.debug("prompt tokenizer", { reusePlain: rules.plain !== null, reuseSpecial: rules.special !== null });
   }
 
   modelInfo(): ModelInfo {
@@ -90,8 +99,9 @@ export class Runner {
     };
   }
 
+  /** Tokenizes a prompt, reusing the tokens of an earlier one with the same opening where that is exact (PromptTokenizer). */
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): number[] {
-    return Array.from(this.model.vocab.tokenize(text, addSpecial, parseSpecial));
+    return this.promptTokenizer.tokenize(text, addSpecial, parseSpecial);
   }
 
   /** Creates the sampler chain of a sequence (keyed by a numeric handle the core keeps). */
