@@ -101,6 +101,8 @@ async function loop(windowMs: number): Promise<void> {
       if (!core!.hasWork && !stopping) {
         await new Promise<void>((r) => (wake = r));
         wake = undefined;
+        // Requests posted together wake the loop with the first; take the rest before the first step.
+        await new Promise<void>((r) => setImmediate(r));
       }
       if (core!.numActive === 0) continue; // woken by a call that is not a request
       const until = performance.now() + windowMs;
