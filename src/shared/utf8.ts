@@ -37,3 +37,67 @@ export function completePrefixLength(bytes: ArrayLike<number>): number {
   }
   return n;
 }
+
+/**
+ * Strict incremental UTF-8 validation (the WHATWG decoder's rules: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), for output that must
+ * stay valid: a byte sequence it refuses would reach the client as U+FFFD.
+ */
+export class Utf8Validator {
+  /** Continuation bytes still needed by the character in progress. */
+  private need = 0;
+  /** Allowed range of the next continuation byte (narrower after E0, ED, F0, F4). */
+  private lower = 0x80;
+  private upper = 0xbf;
+
+  /** True when the output stays valid (possibly ending inside a character) with `bytes` appended. */
+  accepts(bytes: Uint8Array): boolean {
+    return this.run(bytes, false);
+  }
+
+  /** Appends bytes the validator accepts (others leave it unchanged and return false). */
+  push(bytes: Uint8Array): boolean {
+    return this.run(bytes, true);
+  }
+
+  /** True when no character is in progress. */
+  get complete(): boolean {
+    return this.need === 0;
+  }
+
+  private run(bytes: Uint8Array, commit: boolean): boolean {
+    let { need, lower, upper } = this;
+    for (const b of bytes) {
+      if (need > 0) {
+        if (b < lower || b > upper) return false;
+        need--;
+        lower = 0x80;
+        upper = 0xbf;
+        continue;
+      }
+      if (b < 0x80) continue;
+      if (b >= 0xc2 && b <= 0xdf) need = 1;
+      else if (b >= 0xe0 && b <= 0xef) {
+        need = 2;
+        if (b === 0xe0) lower = 0xa0;
+        if (b === 0xed) upper = 0x9f;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        need = 3;
+        if (b === 0xf0) lower = 0x90;
+        if (b === 0xf4) upper = 0x8f;
+      } else return false; // a continuation byte without a lead, C0/C1 (overlong) or F5..FF
+    }
+    if (commit) {
+      this.need = need;
+      this.lower = lower;
+      this.upper = upper;
+    }
+    return true;
+  }
+}
+
+/** True when the bytes are complete, valid UTF-8 on their own. */
+export function isCompleteUtf8(bytes: Uint8Array): boolean {
+  const v = new Utf8Validator();
+  return v.push(bytes) && v.complete;
+}

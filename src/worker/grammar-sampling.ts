@@ -12,11 +12,18 @@
  *  4. otherwise, and always on a small vocabulary (< 4096 tokens, where a full
  *     mask is as cheap as 2 and 3), the full-vocabulary mask, as llama.cpp does.
  * Native memory here is the candidate arrays, owned by TypeScript.
+ *
+ * llama.cpp's grammar decodes UTF-8 leniently (an overlong form or a
+ * surrogate counts as one character), so byte tokens could build sequences
+ * that reach the client as U+FFFD and break a length bound. Constrained output
+ * stays strictly valid UTF-8: the few tokens whose pieces are not complete
+ * characters get a logit of -inf wherever they would make it invalid.
  */
 import { CandidateArray } from "../../ffi/candidates";
 import type { GrammarSampler, SamplerChain } from "../../ffi/sampler";
 import type { Vocab } from "../../ffi/vocab";
 import { endsOnAscii, FirstByteIndex } from "./first-byte-index";
+import { isCompleteUtf8, Utf8Validator } from "../shared/utf8";
 
 /** Candidates the grammar checks first under greedy sampling before masking the whole vocabulary. */
 const GREEDY_GRAMMAR_TOP_K = 256;
@@ -36,6 +43,8 @@ export interface ConstrainedState {
   onAscii: boolean;
   /** The chain keeps no history (no penalties): it may sample and accept a token the grammar then rejects. */
   statelessChain: boolean;
+  /** UTF-8 state of the constrained output so far. */
+  utf8: Utf8Validator;
 }
 
 export class GrammarSampling {
@@ -43,6 +52,8 @@ export class GrammarSampling {
   /** Small arrays for single-token checks and first-byte probes, so the full array keeps its probabilities. */
   private readonly probe = new CandidateArray(256);
   private firstBytes?: FirstByteIndex;
+  /** Tokens whose pieces are not complete UTF-8 characters (byte tokens, mostly): the only ones that can break validity. */
+  private partialTokens?: Int32Array;
   /** Samples whose first draw the grammar rejected. */
   maskedSamples = 0;
 
@@ -62,6 +73,7 @@ export class GrammarSampling {
    * logits (the chain's own copy of the vocabulary, in C).
    */
   sample(s: ConstrainedState, logits: Float32Array, chainSample: () => number): number {
+    this.banInvalidUtf8(s.utf8, logits);
     const cand = this.candidates;
     let filled = false;
     let token: number;
@@ -80,8 +92,17 @@ export class GrammarSampling {
     s.grammar.accept(token);
     // A stateless chain accepted its own draw already, and accepting is a no-op for it anyway.
     if (!s.statelessChain) s.chain.accept(token);
-    s.onAscii = endsOnAscii(this.vocab.pieceBytes(token, true));
+    const piece = this.vocab.pieceBytes(token, true);
+    s.onAscii = endsOnAscii(piece);
+    s.utf8.push(piece);
     return token;
+  }
+
+  /** -inf for every token that would make the output invalid UTF-8 next (the logits are this sample's own row). */
+  private banInvalidUtf8(utf8: Utf8Validator, logits: Float32Array): void {
+    const v = this.vocab;
+    this.partialTokens ??= Int32Array.from({ length: v.nTokens }, (_, t) => t).filter((t) => !isCompleteUtf8(v.pieceBytes(t, true)));
+    for (const t of this.partialTokens) if (!utf8.accepts(v.pieceBytes(t, true))) logits[t] = -Infinity;
   }
 
   /** `filled`: the full array holds the chain's probabilities from the first draw. */

@@ -16,6 +16,7 @@ import { biasMap, greedyArgmax } from "./greedy";
 import { endsOnAscii } from "./first-byte-index";
 import { GrammarSampling, type ConstrainedState } from "./grammar-sampling";
 import { prng } from "../shared/prng";
+import { Utf8Validator } from "../shared/utf8";
 import { matchedSpecial, PromptTokenizer, splitRules } from "./prompt-tokenizer";
 
 /** The prefix cache has RAM or disk tiers (they need one extra sequence id, the scratch sequence). */
@@ -141,7 +142,7 @@ export class Runner {
     // Without truncation the chain draws from the whole distribution: a redraw restricted to allowed tokens is exact.
     const untruncated = p.temperature > 0 && (p.topK <= 0 || p.topK >= this.ctx.nVocab) && p.topP >= 1 && p.minP <= 0;
     const redraw = untruncated ? prng(seed ^ 0x5bd1e995) : undefined;
-    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias, redraw, onAscii: true, statelessChain: noPenalties });
+    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias, redraw, onAscii: true, statelessChain: noPenalties, utf8: new Utf8Validator() });
   }
 
   /**
@@ -163,6 +164,8 @@ export class Runner {
     }
     s.grammar = g;
     s.onAscii = tokens.length === 0 || endsOnAscii(this.model.vocab.pieceBytes(tokens[tokens.length - 1], true));
+    s.utf8 = new Utf8Validator();
+    for (const t of tokens) s.utf8.push(this.model.vocab.pieceBytes(t, true));
     return true;
   }
 

@@ -162,4 +162,23 @@ describe.skipIf(!haveModels)("structured output and tools", () => {
     const noGrammar = await complete({ grammar_lazy: true, grammar_triggers: ["a"] });
     expect([noGrammar.status, noGrammar.json.error.param]).toEqual([400, "grammar_lazy"]);
   });
+
+  test("constrained output stays valid UTF-8 even when byte tokens are pushed hard (no overlong forms, no surrogates)", async () => {
+    // stories260K's byte tokens: <0xNN> is id 3 + NN. Push leads that only form invalid sequences (C1: overlong,
+    // ED A0..BF: surrogates, F5: out of range) and stray continuation bytes; the grammar alone would count them as characters.
+    const bias: Record<string, number> = {};
+    for (const byte of [0xc1, 0xed, 0xa0, 0xbf, 0x80, 0xf5]) bias[String(3 + byte)] = 30;
+    const schema = { type: "object", properties: { s: { type: "string", maxLength: 24 } }, required: ["s"], additionalProperties: false };
+    const validate = ajv.compile(schema);
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const r = await client.chat.completions.create({
+        model: MODEL, seed, temperature: 1, max_tokens: 200, logit_bias: bias,
+        messages: [{ role: "user", content: "Say something." }],
+        response_format: { type: "json_schema", json_schema: { name: "s", schema, strict: true } },
+      });
+      const text = r.choices[0].message.content!;
+      expect(text).not.toContain("\uFFFD");
+      if (r.choices[0].finish_reason === "stop") expect(validate(JSON.parse(text))).toBe(true);
+    }
+  });
 });
