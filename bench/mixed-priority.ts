@@ -16,9 +16,10 @@ installCleanupHandlers();
 const threads = benchThreads();
 const s = await startInferFlux(REPO, { model: SYNTHETIC, threads, parallel: 8, ctxSize: 16384, port: freePort(), logPath: join(REPO, "bench/results/mixed.log") }, undefined, process.argv.slice(2), 180_000);
 
-const interactive = async (n: number) => {
+// Every interactive prompt is new (`from` apart per phase): a cached one would skip its prefill.
+const interactive = async (n: number, from: number) => {
   const ttft: number[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < from + n; i++) {
     const r = await timedRequest(s.baseUrl, "/v1/completions", { model: s.modelId, prompt: makePrompt(`interactive ${i}`, 100, 500 + i), max_tokens: 16, temperature: 0, ignore_eos: true, priority: 50 }, { "x-tenant": "interactive" });
     if (!r.ok) throw new Error(r.error);
     ttft.push(r.ttftMs);
@@ -27,8 +28,8 @@ const interactive = async (n: number) => {
 };
 
 try {
-  await interactive(3); // warm-up: the first requests pay for JIT and first-use setup
-  const idle = await interactive(20);
+  await interactive(3, 0); // warm-up: the first requests pay for JIT and first-use setup
+  const idle = await interactive(20, 100);
   let flooding = true;
   const flood = Array.from({ length: 24 }, async (_, w) => {
     let i = 0;
@@ -37,7 +38,7 @@ try {
     }
   });
   await Bun.sleep(2000);
-  const busy = await interactive(20);
+  const busy = await interactive(20, 200);
   flooding = false;
   await Promise.all(flood);
   console.log(`\nmodel ${SYNTHETIC}, threads ${threads}, parallel 8; flood: 24 concurrent low-priority streams (400-token prompts, 128 tokens)\n`);

@@ -126,9 +126,11 @@ export class Scheduler {
     const items: StepItem[] = [];
     let budget = this.options.stepTokenBudget;
     // 1. Every running sequence that has its prompt in KV decodes one token.
+    const decoding = new Set<Sequence>();
     for (const seq of this.running) {
       if (seq.pending === 1 && seq.nPast > 0) {
         items.push({ seq, from: seq.nPast, count: 1, sample: true });
+        decoding.add(seq);
         budget--;
       }
     }
@@ -154,8 +156,8 @@ export class Scheduler {
     let prefillPriority: number | undefined;
     for (const seq of byPriority) {
       if (budget <= 0) break;
-      const isDecoding = seq.pending === 1 && seq.nPast > 0;
-      if (isDecoding || seq.pending === 0) continue;
+      // A sequence admitted just now with all but its last prompt token cached has one token to feed: it goes here.
+      if (decoding.has(seq) || seq.pending === 0) continue;
       if (prefillPriority !== undefined && seq.priority < prefillPriority) break;
       prefillPriority ??= seq.priority;
       const count = Math.min(seq.pending, this.options.prefillChunk, budget);

@@ -189,4 +189,17 @@ test("a step that prefills a higher-priority prompt carries no lower-priority pr
   s.commit(plan);
   plan = s.schedule(); // the high ones now wait for their first token's sample; low prefills
   expect(plan.map((i) => i.seq.id)).toContain("low");
+
+});
+
+test("a sequence admitted with all but its last prompt token cached is fed that token in the same step", () => {
+  const hooks = {
+    cacheCells: () => 0, cachedPrefix: (q: Sequence) => q.tokens.length - 1, reclaim: () => 0,
+    onAdmit: (q: Sequence) => { q.nPast = q.tokens.length - 1; q.cachedTokens = q.nPast; }, onPreempt: () => {},
+  };
+  const s = new Scheduler(opts, hooks);
+  const a = seq("a", 6);
+  s.add(a);
+  const items = s.schedule();
+  expect(items).toEqual([{ seq: a, from: 5, count: 1, sample: true }]);
 });
