@@ -16,6 +16,8 @@ export class Vocab {
   /** SentencePiece-style (LLAMA_VOCAB_TYPE_SPM: LLaMA 1/2, Mistral v1, TinyLlama ...). */
   readonly isSpm: boolean;
   private pieceBuf = new Uint8Array(256);
+  /** Every token's attribute bits, read once (they never change). */
+  private attrs?: Int32Array;
   private pieceCache = new Map<number, Uint8Array>();
 
   constructor(private readonly llama: LlamaSymbols, readonly handle: Pointer) {
@@ -31,7 +33,8 @@ export class Vocab {
   /** The token's llama_token_attr bits. */
   attr(token: number): number {
     if (!this.isValidToken(token)) throw new RangeError(`token id ${token} outside the vocabulary (0..${this.nTokens - 1})`);
-    return this.llama.llama_vocab_get_attr(this.handle, token);
+    this.attrs ??= Int32Array.from({ length: this.nTokens }, (_, t) => this.llama.llama_vocab_get_attr(this.handle, t));
+    return this.attrs[token];
   }
 
   isValidToken(token: number): boolean {
