@@ -12,7 +12,7 @@
  * (a grammar allows those by its own rule, whatever their text).
  *
  * Valid only while the grammar holds no partial UTF-8 character (the caller
- * checks that the text accepted so far ends on an ASCII byte); the second
+ * checks that the text accepted so far ends on a complete character); the second
  * check is the grammar's own, so the result is exactly the full mask's.
  */
 
@@ -86,9 +86,4 @@ export class FirstByteIndex {
     // Ascending ids, as in the full array: the chain's draw then picks the same token either way.
     return out.sort();
   }
-}
-
-/** True when `bytes` ends on an ASCII byte (no partial UTF-8 character is pending after it). */
-export function endsOnAscii(bytes: Uint8Array): boolean {
-  return bytes.length > 0 && bytes[bytes.length - 1] < 0x80;
 }

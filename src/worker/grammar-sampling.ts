@@ -22,7 +22,7 @@
 import { CandidateArray } from "../../ffi/candidates";
 import type { GrammarSampler, SamplerChain } from "../../ffi/sampler";
 import type { Vocab } from "../../ffi/vocab";
-import { endsOnAscii, FirstByteIndex } from "./first-byte-index";
+import { FirstByteIndex } from "./first-byte-index";
 import { isCompleteUtf8, Utf8Validator } from "../shared/utf8";
 
 /** Candidates the grammar checks first under greedy sampling before masking the whole vocabulary. */
@@ -39,11 +39,9 @@ export interface ConstrainedState {
   greedyExact: boolean;
   /** Set when the chain samples from the whole distribution (temperature > 0, no truncation): redraws are exact. */
   redraw?: () => number;
-  /** The grammar's accepted text ends on an ASCII byte (no partial UTF-8 character pending). */
-  onAscii: boolean;
   /** The chain keeps no history (no penalties): it may sample and accept a token the grammar then rejects. */
   statelessChain: boolean;
-  /** UTF-8 state of the constrained output so far. */
+  /** UTF-8 state of the constrained output so far (always valid UTF-8, so it is also the grammar's partial-character state). */
   utf8: Utf8Validator;
 }
 
@@ -54,6 +52,8 @@ export class GrammarSampling {
   private firstBytes?: FirstByteIndex;
   /** Tokens whose pieces are not complete UTF-8 characters (byte tokens, mostly): the only ones that can break validity. */
   private partialTokens?: Int32Array;
+  /** Those of them that are invalid after a complete character (the usual state): banned without checking. */
+  private invalidAtBoundary?: Int32Array;
   /** Samples whose first draw the grammar rejected. */
   maskedSamples = 0;
 
@@ -92,16 +92,22 @@ export class GrammarSampling {
     s.grammar.accept(token);
     // A stateless chain accepted its own draw already, and accepting is a no-op for it anyway.
     if (!s.statelessChain) s.chain.accept(token);
-    const piece = this.vocab.pieceBytes(token, true);
-    s.onAscii = endsOnAscii(piece);
-    s.utf8.push(piece);
+    s.utf8.push(this.vocab.pieceBytes(token, true));
     return token;
   }
 
   /** -inf for every token that would make the output invalid UTF-8 next (the logits are this sample's own row). */
   private banInvalidUtf8(utf8: Utf8Validator, logits: Float32Array): void {
     const v = this.vocab;
-    this.partialTokens ??= Int32Array.from({ length: v.nTokens }, (_, t) => t).filter((t) => !isCompleteUtf8(v.pieceBytes(t, true)));
+    if (!this.partialTokens) {
+      this.partialTokens = Int32Array.from({ length: v.nTokens }, (_, t) => t).filter((t) => !isCompleteUtf8(v.pieceBytes(t, true)));
+      const fresh = new Utf8Validator();
+      this.invalidAtBoundary = this.partialTokens.filter((t) => !fresh.accepts(v.pieceBytes(t, true)));
+    }
+    if (utf8.complete) {
+      for (const t of this.invalidAtBoundary!) logits[t] = -Infinity;
+      return;
+    }
     for (const t of this.partialTokens) if (!utf8.accepts(v.pieceBytes(t, true))) logits[t] = -Infinity;
   }
 
@@ -120,7 +126,7 @@ export class GrammarSampling {
     }
     // On a small vocabulary the full mask costs about as much as the probes or a few redraws.
     if (this.vocab.nTokens < SMALL_VOCAB) return this.maskAndSample(s, cand.fill(logits));
-    const few = s.onAscii ? this.narrowed(s.grammar) : null;
+    const few = s.utf8.complete ? this.narrowed(s.grammar) : null;
     if (few) return this.maskAndSample(s, cand.fillIds(few, logits));
     if (s.redraw) {
       if (!filled) s.chain.apply(cand.fill(logits));

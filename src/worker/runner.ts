@@ -13,7 +13,6 @@ import type { EngineInit, ModelInfo, SamplingParams, TokenLogprob, TopLogprob } 
 import type { StepItem } from "../scheduler/scheduler";
 import { topLogprobs } from "./logprobs";
 import { biasMap, greedyArgmax } from "./greedy";
-import { endsOnAscii } from "./first-byte-index";
 import { GrammarSampling, type ConstrainedState } from "./grammar-sampling";
 import { prng } from "../shared/prng";
 import { Utf8Validator } from "../shared/utf8";
@@ -142,7 +141,7 @@ export class Runner {
     // Without truncation the chain draws from the whole distribution: a redraw restricted to allowed tokens is exact.
     const untruncated = p.temperature > 0 && (p.topK <= 0 || p.topK >= this.ctx.nVocab) && p.topP >= 1 && p.minP <= 0;
     const redraw = untruncated ? prng(seed ^ 0x5bd1e995) : undefined;
-    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias, redraw, onAscii: true, statelessChain: noPenalties, utf8: new Utf8Validator() });
+    this.samplers.set(handle, { chain, grammar: g, greedyExact, greedyBias, redraw, statelessChain: noPenalties, utf8: new Utf8Validator() });
   }
 
   /**
@@ -153,6 +152,9 @@ export class Runner {
   engageGrammar(handle: number, grammar: string, root: string, tokens: readonly number[]): boolean {
     const s = this.samplers.get(handle);
     if (!s || s.grammar) return false;
+    // Constrained output is valid UTF-8 from its first byte (GrammarSampling relies on it): free text that is not stays free.
+    const utf8 = new Utf8Validator();
+    for (const t of tokens) if (!utf8.push(this.model.vocab.pieceBytes(t, true))) return false;
     s.greedyBias = undefined;
     const g = new GrammarSampler(this.binding, this.model.vocab.handle, grammar, root);
     for (const t of tokens) {
@@ -163,9 +165,7 @@ export class Runner {
       g.accept(t);
     }
     s.grammar = g;
-    s.onAscii = tokens.length === 0 || endsOnAscii(this.model.vocab.pieceBytes(tokens[tokens.length - 1], true));
-    s.utf8 = new Utf8Validator();
-    for (const t of tokens) s.utf8.push(this.model.vocab.pieceBytes(t, true));
+    s.utf8 = utf8;
     return true;
   }
 

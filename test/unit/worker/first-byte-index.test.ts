@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { endsOnAscii, FirstByteIndex } from "../../../src/worker/first-byte-index";
+import { FirstByteIndex } from "../../../src/worker/first-byte-index";
 
 const enc = new TextEncoder();
 // A small vocabulary: single bytes (the probes), words, a multi-byte character, an empty piece, and EOG.
@@ -45,12 +45,5 @@ describe("FirstByteIndex", () => {
     const ids = narrowed((s) => s === "a") ?? [];
     expect(ids).not.toContain(12);
     expect(ids).not.toContain(15);
-  });
-
-  test("endsOnAscii", () => {
-    expect(endsOnAscii(enc.encode("ab"))).toBe(true);
-    expect(endsOnAscii(enc.encode("é"))).toBe(false);
-    expect(endsOnAscii(new Uint8Array([0xe2, 0x82]))).toBe(false);
-    expect(endsOnAscii(new Uint8Array(0))).toBe(false);
   });
 });
