@@ -75,7 +75,7 @@ export class PromptTokenizer {
     if (!rule || !bytes || bytes.length < this.minBytes) return Array.from(this.backend.tokenize(text, addSpecial, parseSpecial));
     const reuse = this.bestSplit(bytes, addSpecial, parseSpecial, rule);
     let tokens: number[];
-    let ends: Int32Array | undefined;
+    let ends: Int32Array;
     if (reuse) {
       const { entry, k, j } = reuse;
       const rest = this.backend.tokenize(decoder.decode(bytes.subarray(k + 1)), false, parseSpecial);
