@@ -3,6 +3,7 @@
  * model handle and frees it exactly once.
  */
 import { ptr, CString, JSCallback, FFIType, type Pointer } from "bun:ffi";
+import { existsSync } from "node:fs";
 import type { LlamaBinding } from "./index";
 import { MODEL_PARAMS } from "./layouts";
 import { Vocab } from "./vocab";
@@ -39,6 +40,7 @@ export class Model {
 
   /** Loads a model; throws with the path when the file is missing or not a usable GGUF. */
   static load(binding: LlamaBinding, options: ModelLoadOptions): Model {
+    if (!existsSync(options.path)) throw new Error(`model file ${options.path} does not exist`);
     const params = new Uint8Array(MODEL_PARAMS.size);
     binding.shim.ifx_model_default_params(ptr(params));
     const view = new DataView(params.buffer);

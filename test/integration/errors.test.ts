@@ -3,6 +3,7 @@
  * keeps serving: malformed JSON, wrong types, unknown model, overflow,
  * unsupported options, a full admission queue, and no model at all.
  */
+import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { haveModels, STORIES_CHATML } from "../helpers/models";
 import { startTestServer, type TestServer } from "../helpers/server";
@@ -150,5 +151,13 @@ describe.skipIf(!haveModels)("oversized bodies", () => {
     expectError(r, 413);
     expect(r.json.error.code).toBe("body_too_large");
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("a model path that does not exist", () => {
+  test("serve stops with a message naming the path", () => {
+    const p = Bun.spawnSync([process.execPath, resolve(import.meta.dir, "../../cli/main.ts"), "serve", "--model", "/nonexistent/model.gguf", "--port", "0"], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    expect(p.exitCode).not.toBe(0);
+    expect(p.stdout.toString() + p.stderr.toString()).toContain("model file /nonexistent/model.gguf does not exist");
   });
 });
