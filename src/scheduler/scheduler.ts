@@ -46,6 +46,9 @@ export interface StepItem {
   sample: boolean;
 }
 
+/** Consecutive steps a running sequence's decode may wait behind a higher-priority prefill. */
+export const MAX_DEFERRED_DECODES = 4;
+
 export class Scheduler {
   private readonly waiting: Sequence[] = [];
   private readonly running: Sequence[] = [];
@@ -164,7 +167,31 @@ export class Scheduler {
       items.push({ seq, from: seq.nPast, count, sample: seq.nPast + count === seq.tokens.length });
       budget -= count;
     }
-    return items;
+    return this.withoutOutrankedDecodes(items, decoding, prefillPriority);
+  }
+
+  /**
+   * A step that prefills a prompt `preemptPriorityGap` points above some decoding
+   * sequences leaves their decodes to a later step, at most MAX_DEFERRED_DECODES
+   * steps in a row. Over a unified KV cache, decode rows in the same batch as a
+   * prefill make the attention kernel visit every cell for the rows they share a
+   * tile with (measured: 100 prefill tokens over 4,000 cached cells take 46 ms
+   * alone and 105-113 ms with 7 decode tokens beside them), and that step's
+   * length is the urgent request's time to first token.
+   */
+  private withoutOutrankedDecodes(items: StepItem[], decoding: ReadonlySet<Sequence>, prefillPriority: number | undefined): StepItem[] {
+    const gap = this.options.preemptPriorityGap ?? 0;
+    const floor = gap > 0 && prefillPriority !== undefined ? prefillPriority - gap : -Infinity;
+    const deferred = (it: StepItem) => decoding.has(it.seq) && it.seq.priority <= floor && it.seq.deferredDecodes < MAX_DEFERRED_DECODES;
+    const kept: StepItem[] = [];
+    for (const it of items) {
+      if (deferred(it)) it.seq.deferredDecodes++;
+      else {
+        if (decoding.has(it.seq)) it.seq.deferredDecodes = 0;
+        kept.push(it);
+      }
+    }
+    return kept;
   }
 
   /** Records that a step's items are now in the KV cache. */

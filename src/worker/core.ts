@@ -210,22 +210,19 @@ export class EngineCore {
   }
 
   /**
-   * A step with prompt prefill can take long (a 2048-token chunk is hundreds of
-   * milliseconds on a CPU). A request that arrives meanwhile with a priority at
-   * least the preemption gap above everything in the step interrupts it, so
-   * it is scheduled at once instead of after the step. Decode-only steps are
-   * short and run to the end.
+   * A request that arrives during a step with a priority at least the
+   * preemption gap above everything in the step interrupts it, so it is
+   * scheduled at once instead of after the step. A step with prompt prefill
+   * can take hundreds of milliseconds on a CPU; even a decode-only step over a
+   * large unified KV cache takes tens (measured: 8 tokens over 4,000 cells,
+   * 20-30 ms), and the interrupted sequences simply decode again afterwards.
    */
   private armInterrupt(items: readonly StepItem[]): void {
     const gap = this.runner.init.preemptPriorityGap;
     if (!this.interrupt || gap <= 0) return;
-    let tokens = 0;
     let top = -Infinity;
-    for (const it of items) {
-      tokens += it.count;
-      top = Math.max(top, it.seq.priority);
-    }
-    this.interrupt.arm(tokens > items.length ? top + gap : undefined);
+    for (const it of items) top = Math.max(top, it.seq.priority);
+    this.interrupt.arm(top + gap);
   }
 
   /**

@@ -73,4 +73,32 @@ describe.skipIf(!existsSync(SYNTHETIC))("step interruption", () => {
     }
     expect(interrupted).toBe(true);
   }, 60_000);
+
+});
+
+describe.skipIf(!haveModels)("decode-step interruption", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // Two slots: the urgent requests never need a preemption, only the interrupt.
+    server = await startTestServer(["--model", STORIES, "--parallel", "2", "--ctx-size", "1024", "--set", "cache.enabled=false"]);
+  }, 60_000);
+  afterAll(async () => server?.stop());
+
+  test("an urgent request cuts a decode-only step short; the interrupted sequence's output is unchanged", async () => {
+    const low = { prompt: "Once upon a time", max_tokens: 400, ignore_eos: true, priority: -10 };
+    const short = { prompt: "The cat sat", max_tokens: 4, ignore_eos: true, priority: 50 };
+    const lowAlone = await complete(server.url, low);
+    const shortAlone = await complete(server.url, short);
+    const before = await metric(server.url, "inferflux_engine_steps_interrupted_total");
+    const lowRun = complete(server.url, low);
+    for (let i = 0; i < 8; i++) {
+      await Bun.sleep(10);
+      expect((await complete(server.url, short)).choices[0].text).toBe(shortAlone.choices[0].text);
+    }
+    const resumed = await lowRun;
+    expect(resumed.choices[0].text).toBe(lowAlone.choices[0].text);
+    expect(resumed.usage.completion_tokens).toBe(400);
+    // The low request's prompt is a few tokens: the steps interrupted were decode steps.
+    expect(await metric(server.url, "inferflux_engine_steps_interrupted_total")).toBeGreaterThan(before);
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Scheduler } from "../../../src/scheduler/scheduler";
+import { MAX_DEFERRED_DECODES, Scheduler } from "../../../src/scheduler/scheduler";
 import { Sequence } from "../../../src/scheduler/sequence";
 
 const seq = (id: string, n: number, prio = 0, at = 0, max = 10) => new Sequence(id, Array.from({ length: n }, (_, i) => i + 1), max, prio, "", at);
@@ -190,6 +190,40 @@ test("a step that prefills a higher-priority prompt carries no lower-priority pr
   plan = s.schedule(); // the high ones now wait for their first token's sample; low prefills
   expect(plan.map((i) => i.seq.id)).toContain("low");
 
+});
+
+test("a prefill far above decoding sequences runs without their decodes, at most MAX_DEFERRED_DECODES steps in a row", () => {
+  const s = new Scheduler({ maxRunning: 3, kvCells: 1000, stepTokenBudget: 100, prefillChunk: 4, agingPerSecond: 0, preemptPriorityGap: 10, now: () => 0 });
+  const low = new Sequence("low", [1, 2], 50, 5, "a", 0);
+  const mid = new Sequence("mid", [1, 2], 50, 5, "b", 0);
+  s.add(low);
+  s.add(mid);
+  s.commit(s.schedule());
+  s.appendToken(low, 7);
+  s.appendToken(mid, 7);
+  s.add(new Sequence("urgent", Array(100).fill(3), 4, 15, "c", 1));
+  const ids = (p: { seq: Sequence }[]) => p.map((i) => i.seq.id);
+  const steps: string[][] = [];
+  for (let k = 0; k < MAX_DEFERRED_DECODES + 1; k++) {
+    const plan = s.schedule();
+    steps.push(ids(plan));
+    s.commit(plan);
+    for (const it of plan) if (it.sample) s.appendToken(it.seq, 7);
+  }
+  // Exactly the gap below urgent counts as outranked; both resume after MAX_DEFERRED_DECODES steps.
+  expect(steps.slice(0, MAX_DEFERRED_DECODES)).toEqual(Array(MAX_DEFERRED_DECODES).fill(["urgent"]));
+  expect(steps[MAX_DEFERRED_DECODES]).toEqual(["low", "mid", "urgent"]);
+  expect(low.deferredDecodes).toBe(0);
+});
+
+test("without a priority gap, decodes always share the step with a higher-priority prefill", () => {
+  const s = new Scheduler({ maxRunning: 2, kvCells: 1000, stepTokenBudget: 100, prefillChunk: 100, agingPerSecond: 0, preemptPriorityGap: 0, now: () => 0 });
+  const low = new Sequence("low", [1, 2], 50, 0, "a", 0);
+  s.add(low);
+  s.commit(s.schedule());
+  s.appendToken(low, 7);
+  s.add(new Sequence("urgent", [3, 3, 3], 4, 90, "c", 1));
+  expect(s.schedule().map((i) => i.seq.id)).toEqual(["low", "urgent"]);
 });
 
 test("a sequence admitted with all but its last prompt token cached is fed that token in the same step", () => {
