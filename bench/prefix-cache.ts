@@ -2,7 +2,10 @@
  * Issue 3 workloads, InferFlux vs llama-server in one run (same model, threads, slots, context):
  *  (a) multi-turn chat: 8 conversations x 6 turns, each turn resends the growing history;
  *  (b) 16 agents sharing one ~1500-token system prompt, each asking short distinct questions.
- * Prints TTFT p50 of turn 1 (cold) and of turns >= 2, and the ratios.
+ * Each workload runs twice per server: with the prefix cache, and again with it
+ * off (InferFlux `cache.enabled=false`, llama-server `cache_prompt: false`), so
+ * the turn >= 2 requests have a cold figure of their own beside turn 1's.
+ * Prints TTFT p50 of turn 1, of turns >= 2 with the cache off and with it on, and the ratios.
  *
  *   ./node_modules/.bin/bun bench/prefix-cache.ts
  */
@@ -20,13 +23,13 @@ const cfg = (name: string) => ({ model: SYNTHETIC, threads, parallel: 8, ctxSize
 
 interface Phase { cold: number[]; warm: number[]; cachedShare: number[] }
 
-async function multiTurn(s: RunningServer): Promise<Phase> {
+async function multiTurn(s: RunningServer, cache: boolean): Promise<Phase> {
   const res: Phase = { cold: [], warm: [], cachedShare: [] };
   const convs = Array.from({ length: 8 }, (_, c) => makePrompt(`conversation ${c}`, 300, 100 + c));
   for (let turn = 0; turn < 6; turn++) {
     const results = await pool(convs.map((history, c) => async () => {
       const prompt = `${history}\nUser: question ${turn} of conversation ${c}?\nAssistant:`;
-      const r = await timedRequest(s.baseUrl, "/v1/completions", { model: s.modelId, prompt, max_tokens: 24, temperature: 0, ignore_eos: true, cache_prompt: true });
+      const r = await timedRequest(s.baseUrl, "/v1/completions", { model: s.modelId, prompt, max_tokens: 24, temperature: 0, ignore_eos: true, cache_prompt: cache });
       if (!r.ok) throw new Error(r.error);
       convs[c] = prompt + r.text;
       return r;
@@ -39,11 +42,11 @@ async function multiTurn(s: RunningServer): Promise<Phase> {
   return res;
 }
 
-async function sharedSystemPrompt(s: RunningServer): Promise<Phase> {
+async function sharedSystemPrompt(s: RunningServer, cache: boolean): Promise<Phase> {
   const res: Phase = { cold: [], warm: [], cachedShare: [] };
   const system = makePrompt("system", 1500, 7);
   const ask = (agent: number, q: number) => timedRequest(s.baseUrl, "/v1/completions", {
-    model: s.modelId, prompt: `${system}\nAgent ${agent} asks: what is step ${q} for task ${agent * 31 + q}?\nAnswer:`, max_tokens: 16, temperature: 0, ignore_eos: true, cache_prompt: true,
+    model: s.modelId, prompt: `${system}\nAgent ${agent} asks: what is step ${q} for task ${agent * 31 + q}?\nAnswer:`, max_tokens: 16, temperature: 0, ignore_eos: true, cache_prompt: cache,
   });
   // Turn 1: the very first agent alone (nothing cached anywhere).
   const first = await ask(0, 0);
@@ -60,31 +63,35 @@ async function sharedSystemPrompt(s: RunningServer): Promise<Phase> {
 }
 
 const table: string[] = [];
-const results: Record<string, Record<string, Phase>> = {};
+const results: Record<string, Record<string, { on: Phase; off: Phase }>> = {};
 for (const name of ["llama-server", "inferflux"] as const) {
   for (const [wl, fn] of [["a-multiturn", multiTurn], ["b-shared-system", sharedSystemPrompt]] as const) {
-    const c = cfg(`${name}-${wl}`);
-    const s = name === "llama-server"
-      ? await startLlamaServer(LLAMA_SERVER, c, REPO, 180_000)
-      : await startInferFlux(REPO, c, LLAMA_LIB_DIR, [], 180_000);
-    try {
-      (results[name] ??= {})[wl] = await fn(s);
-    } finally {
-      await stopServer(s);
+    const run: Partial<{ on: Phase; off: Phase }> = {};
+    for (const cache of [true, false]) {
+      const c = cfg(`${name}-${wl}${cache ? "" : "-nocache"}`);
+      const s = name === "llama-server"
+        ? await startLlamaServer(LLAMA_SERVER, c, REPO, 180_000)
+        : await startInferFlux(REPO, c, LLAMA_LIB_DIR, cache ? [] : ["--set", "cache.enabled=false"], 180_000);
+      try {
+        run[cache ? "on" : "off"] = await fn(s, cache);
+      } finally {
+        await stopServer(s);
+      }
     }
+    (results[name] ??= {})[wl] = run as { on: Phase; off: Phase };
   }
 }
 
-table.push("| workload | server | cold TTFT p50 ms | TTFT p50 turn>=2 ms | TTFT p95 turn>=2 ms | cold/warm |");
-table.push("|---|---|---|---|---|---|");
+table.push("| workload | server | turn-1 TTFT p50 ms | turn>=2, cache off, p50 ms | turn>=2 p50 ms | turn>=2 p95 ms | cache off / on (turn>=2) | turn-1 / turn>=2 |");
+table.push("|---|---|---|---|---|---|---|---|");
 for (const wl of ["a-multiturn", "b-shared-system"]) {
   for (const name of ["llama-server", "inferflux"]) {
-    const p = results[name][wl];
-    const cold = percentile(p.cold, 50), warm = percentile(p.warm, 50);
-    table.push(`| ${wl} | ${name} | ${fmt(cold)} | ${fmt(warm)} | ${fmt(percentile(p.warm, 95))} | ${fmt(cold / warm)}x |`);
+    const { on, off } = results[name][wl];
+    const first = percentile(on.cold, 50), warm = percentile(on.warm, 50), uncached = percentile(off.warm, 50);
+    table.push(`| ${wl} | ${name} | ${fmt(first)} | ${fmt(uncached)} | ${fmt(warm)} | ${fmt(percentile(on.warm, 95))} | ${fmt(uncached / warm)}x | ${fmt(first / warm)}x |`);
   }
-  const ratio = percentile(results["llama-server"][wl].warm, 50) / percentile(results.inferflux[wl].warm, 50);
-  table.push(`| ${wl} | llama-server/inferflux warm p50 | | ${fmt(ratio, 2)}x | | |`);
+  const ratio = percentile(results["llama-server"][wl].on.warm, 50) / percentile(results.inferflux[wl].on.warm, 50);
+  table.push(`| ${wl} | llama-server/inferflux turn>=2 p50 | | | ${fmt(ratio, 2)}x | | | |`);
 }
 console.log(`\nmodel ${SYNTHETIC}, threads ${threads}, parallel 8, ctx 32768 (unified KV on both)\n`);
 console.log(table.join("\n"));
