@@ -29,7 +29,7 @@ const interactive = async (n: number, from: number) => {
 
 try {
   await interactive(3, 0); // warm-up: the first requests pay for JIT and first-use setup
-  const idle = await interactive(20, 100);
+  const idle = await interactive(40, 100);
   let flooding = true;
   const flood = Array.from({ length: 24 }, async (_, w) => {
     let i = 0;
@@ -38,7 +38,7 @@ try {
     }
   });
   await Bun.sleep(2000);
-  const busy = await interactive(20, 200);
+  const busy = await interactive(40, 200);
   flooding = false;
   await Promise.all(flood);
   console.log(`\nmodel ${SYNTHETIC}, threads ${threads}, parallel 8; flood: 24 concurrent low-priority streams (400-token prompts, 128 tokens)\n`);
