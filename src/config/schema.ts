@@ -62,7 +62,7 @@ export const ConfigSchema = T.Object(
         admission_window_ms: Int({ minimum: 0, maximum: 1000, default: 5, description: "When the engine goes idle after running N requests together, the first new request waits up to this long for N to arrive, so a burst that finished together prefills together (0 = never wait)" }),
         max_tokens_default: Int({ minimum: 1, maximum: 1 << 20, default: 2048, description: "max_tokens when a request gives none" }),
         aging_per_second: T.Number({ minimum: 0, maximum: 1000, default: 1, description: "Priority points a waiting request gains per second (anti-starvation)" }),
-        preempt_priority_gap: Int({ minimum: 0, maximum: 200, default: 10, description: "A waiting request this many priority points above a running one preempts it (0 = never)" }),
+        preempt_priority_gap: Int({ minimum: 0, maximum: 200, default: 10, description: "A waiting request this many priority points above a running one preempts it, interrupts the running step, and its prefill step leaves out the decodes it outranks (0 = never)" }),
         tenant_weights: T.Record(T.String(), T.Number({ exclusiveMinimum: 0 }), { default: {}, description: "Fair-share weight per tenant (default 1)" }),
       },
       { default: {} },
