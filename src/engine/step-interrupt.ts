@@ -3,9 +3,9 @@
  * thread and the engine worker share two int32 values: [0] the highest
  * priority of requests posted and not yet taken by the worker, [1] the
  * priority that interrupts the step now running. The worker's decode checks
- * [0] >= [1] between graph nodes (ffi Context.setInterrupt), so a long
- * low-priority prefill step stops within a node instead of making an
- * interactive request wait for the whole step.
+ * [0] >= [1] between graph nodes (ffi Context.setInterrupt), so a
+ * low-priority step (a long prefill, or a decode over a large KV cache) stops
+ * within a node instead of making an interactive request wait for all of it.
  */
 const NONE = -0x80000000; // no request pending
 const NEVER = 0x7fffffff; // the step cannot be interrupted
