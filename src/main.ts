@@ -33,7 +33,7 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
     nUbatch: Math.min(config.runtime.ubatch_size, config.runtime.batch_size),
     threads,
     threadsBatch: config.runtime.threads_batch || threads,
-    poll: config.runtime.poll >= 0 ? config.runtime.poll : threads >= physicalCores() ? 0 : 50,
+    poll: config.runtime.poll >= 0 ? config.runtime.poll : 50,
     gpuLayers,
     flashAttn: { auto: -1, off: 0, on: 1 }[config.runtime.flash_attn],
     stepTokenBudget: Math.min(config.scheduler.step_token_budget, config.runtime.batch_size),

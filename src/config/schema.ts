@@ -43,7 +43,7 @@ export const ConfigSchema = T.Object(
       {
         threads: Int({ minimum: 0, maximum: 1024, default: 0, description: "Decode threads (0 = physical cores)" }),
         threads_batch: Int({ minimum: 0, maximum: 1024, default: 0, description: "Prompt-processing threads (0 = same as threads)" }),
-        poll: Int({ minimum: -1, maximum: 100, default: -1, description: "CPU thread pool busy-polling level between decodes, 0 (sleep) .. 100 (as llama.cpp's --poll); -1 = 0 when the decode threads take every physical core (spinning threads would starve the server's JavaScript threads), else 50" }),
+        poll: Int({ minimum: -1, maximum: 100, default: 50, description: "CPU thread pool busy-polling level between decodes, 0 (sleep) .. 100, as llama.cpp's --poll (default 50, as llama.cpp); -1 = the default" }),
         parallel: Int({ minimum: 1, maximum: 256, default: 4, description: "Sequences decoded together" }),
         ctx_size: Int({ minimum: 0, maximum: 1 << 22, default: 0, description: "KV cache size in tokens, shared by all sequences (0 = min(model, 8192))" }),
         batch_size: Int({ minimum: 32, maximum: 65536, default: 2048, description: "Most tokens one llama_decode call takes (logical batch)" }),
