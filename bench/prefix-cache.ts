@@ -62,23 +62,24 @@ async function sharedSystemPrompt(s: RunningServer, cache: boolean): Promise<Pha
   return res;
 }
 
+/** One workload on a fresh server, with the prefix cache on or off. */
+async function measure(name: "llama-server" | "inferflux", wl: string, fn: (s: RunningServer, cache: boolean) => Promise<Phase>, cache: boolean): Promise<Phase> {
+  const c = cfg(`${name}-${wl}${cache ? "" : "-nocache"}`);
+  const s = name === "llama-server"
+    ? await startLlamaServer(LLAMA_SERVER, c, REPO, 180_000)
+    : await startInferFlux(REPO, c, LLAMA_LIB_DIR, cache ? [] : ["--set", "cache.enabled=false"], 180_000);
+  try {
+    return await fn(s, cache);
+  } finally {
+    await stopServer(s);
+  }
+}
+
 const table: string[] = [];
 const results: Record<string, Record<string, { on: Phase; off: Phase }>> = {};
 for (const name of ["llama-server", "inferflux"] as const) {
   for (const [wl, fn] of [["a-multiturn", multiTurn], ["b-shared-system", sharedSystemPrompt]] as const) {
-    const run: Partial<{ on: Phase; off: Phase }> = {};
-    for (const cache of [true, false]) {
-      const c = cfg(`${name}-${wl}${cache ? "" : "-nocache"}`);
-      const s = name === "llama-server"
-        ? await startLlamaServer(LLAMA_SERVER, c, REPO, 180_000)
-        : await startInferFlux(REPO, c, LLAMA_LIB_DIR, cache ? [] : ["--set", "cache.enabled=false"], 180_000);
-      try {
-        run[cache ? "on" : "off"] = await fn(s, cache);
-      } finally {
-        await stopServer(s);
-      }
-    }
-    (results[name] ??= {})[wl] = run as { on: Phase; off: Phase };
+    (results[name] ??= {})[wl] = { on: await measure(name, wl, fn, true), off: await measure(name, wl, fn, false) };
   }
 }
 

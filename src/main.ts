@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
-import { DEFAULT_POLICY_STORE, type Config } from "./config/schema";
+import { DEFAULT_POLICY_STORE, DEFAULT_POLL, type Config } from "./config/schema";
 import { createLogger, setLogLevel, type Logger } from "./shared/logger";
 import { WorkerEngineClient } from "./engine/worker-client";
 import type { EngineInit } from "./engine/messages";
@@ -33,7 +33,7 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
     nUbatch: Math.min(config.runtime.ubatch_size, config.runtime.batch_size),
     threads,
     threadsBatch: config.runtime.threads_batch || threads,
-    poll: config.runtime.poll >= 0 ? config.runtime.poll : 50,
+    poll: config.runtime.poll >= 0 ? config.runtime.poll : DEFAULT_POLL,
     gpuLayers,
     flashAttn: { auto: -1, off: 0, on: 1 }[config.runtime.flash_attn],
     stepTokenBudget: Math.min(config.scheduler.step_token_budget, config.runtime.batch_size),

@@ -10,6 +10,9 @@ export const DEFAULT_POLICY_STORE = "config/policy_store.conf";
 const Int = (o: { minimum?: number; maximum?: number; default: number; description: string }) => T.Integer(o);
 const Scope = T.Union([T.Literal("generate"), T.Literal("read"), T.Literal("admin")]);
 
+/** CPU thread pools' busy-polling level between decodes when the config says -1 or nothing (llama.cpp's own default). */
+export const DEFAULT_POLL = 50;
+
 export const ConfigSchema = T.Object(
   {
     server: T.Object(
@@ -43,7 +46,7 @@ export const ConfigSchema = T.Object(
       {
         threads: Int({ minimum: 0, maximum: 1024, default: 0, description: "Decode threads (0 = physical cores)" }),
         threads_batch: Int({ minimum: 0, maximum: 1024, default: 0, description: "Prompt-processing threads (0 = same as threads)" }),
-        poll: Int({ minimum: -1, maximum: 100, default: 50, description: "CPU thread pool busy-polling level between decodes, 0 (sleep) .. 100, as llama.cpp's --poll (default 50, as llama.cpp); -1 = the default" }),
+        poll: Int({ minimum: -1, maximum: 100, default: DEFAULT_POLL, description: "CPU thread pool busy-polling level between decodes, 0 (sleep) .. 100, as llama.cpp's --poll (default 50, as llama.cpp); -1 = the default" }),
         parallel: Int({ minimum: 1, maximum: 256, default: 4, description: "Sequences decoded together" }),
         ctx_size: Int({ minimum: 0, maximum: 1 << 22, default: 0, description: "KV cache size in tokens, shared by all sequences (0 = min(model, 8192))" }),
         batch_size: Int({ minimum: 32, maximum: 65536, default: 2048, description: "Most tokens one llama_decode call takes (logical batch)" }),
