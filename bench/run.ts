@@ -3,7 +3,8 @@
  *
  *   ./node_modules/.bin/bun bench/run.ts [options]
  *
- * The servers run one at a time (never together), each stopped after its workloads.
+ * Both servers stay up; every cell runs on both back to back, alternating which goes first,
+ * so the machine's drifting speed falls on both alike (--sequential: one server at a time).
  * Workloads: streamed POST /v1/completions, temperature 0, ignore_eos, distinct prompts,
  * for every (prompt length, concurrency): 1 warm-up + K measured requests per stream-slot.
  * Prints a markdown table and writes bench/results/<timestamp>.json. See bench/README.md.
@@ -33,9 +34,12 @@ const HELP = `usage: bun bench/run.ts [options]
                          ~1000 + 128 tokens need ~9100, more than 8192)
   --max-tokens N         completion tokens per request, ignore_eos (default 128)
   --requests K           measured requests per stream-slot, after 1 warm-up (default 3)
-  --rounds R             repeat the whole sweep R times, alternating the servers (LS, IF, LS, IF...);
-                         per cell the table shows the median tok/s and the TTFT percentiles over
-                         the rounds run on a quiet machine (others < 5% CPU), else all (default 1)
+  --rounds R             repeat the whole sweep R times; per cell the table shows the median tok/s
+                         and the TTFT percentiles over the rounds run on a quiet machine (others
+                         < 5% CPU), else all, and the per-round paired tok/s ratios (default 1)
+  --sequential           one server at a time: per round, llama-server runs the whole sweep and is
+                         stopped, then InferFlux. Default: both stay up and every cell runs on both
+                         back to back, which goes first alternating by cell and round
   --concurrency LIST     concurrent streams per level (default 1,4,8)
   --prompt-tokens LIST   approximate prompt lengths in Llama-2 tokens (default 100,1000)
   --only NAME            llama-server or inferflux
@@ -71,6 +75,7 @@ function parseOptions() {
       "llama-server": { type: "string" }, "llama-lib": { type: "string" },
       "inferflux-arg": { type: "string", multiple: true }, timeout: { type: "string" },
       "health-timeout": { type: "string" }, seed: { type: "string" }, out: { type: "string" },
+      sequential: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -102,6 +107,7 @@ const cfg = {
   healthTimeoutMs: posInt("health-timeout", opt["health-timeout"], 180) * 1000,
   seed: posInt("seed", opt.seed, 1),
   llamaServer: resolve(opt["llama-server"] ?? join(REPO, "llama.cpp/build/cpu/bin/llama-server")),
+  paired: !opt.sequential && !opt.only,
 };
 const only = opt.only as ServerName | undefined;
 if (only && only !== "llama-server" && only !== "inferflux") fatal("--only must be llama-server or inferflux");
@@ -156,58 +162,114 @@ interface ServerRun {
   levels: (LevelResult & { summary: LevelSummary; foreignCpuShare: number })[];
 }
 
-async function benchServer(name: ServerName, round: number): Promise<ServerRun> {
-  const logPath = outPath.replace(/\.json$/, cfg.rounds > 1 ? `-${name}-r${round}.log` : `-${name}.log`);
+/** Starts one server for a round (or for the whole paired run); a failed start is recorded in the returned run. */
+async function startServer(name: ServerName, round: number): Promise<{ server?: RunningServer; run: ServerRun }> {
+  const suffix = cfg.paired ? `-${name}` : cfg.rounds > 1 ? `-${name}-r${round}` : `-${name}`;
+  const logPath = outPath.replace(/\.json$/, `${suffix}.log`);
   const serverCfg = { model: cfg.model, threads: cfg.threads, parallel: cfg.parallel, ctxSize: cfg.ctxSize, port: freePort(), logPath };
-  let server: RunningServer;
   try {
     console.error(`[bench] starting ${name} on port ${serverCfg.port} (log: ${logPath})`);
-    server = name === "llama-server"
+    const server = name === "llama-server"
       ? await startLlamaServer(cfg.llamaServer, serverCfg, REPO, cfg.healthTimeoutMs)
       : await startInferFlux(REPO, serverCfg, inferfluxLib, opt["inferflux-arg"] ?? [], cfg.healthTimeoutMs);
+    console.error(`[bench] ${name} healthy: ${server.command.join(" ")}`);
+    return { server, run: { status: "ok", command: server.command, env: server.env, modelId: server.modelId, log: logPath, round, levels: [] } };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const missing = name === "inferflux" && msg.includes("does not exist");
     console.error(`[bench] ${name} ${missing ? "missing" : "failed to start"}: ${msg}`);
-    return { status: missing ? "missing" : "failed", error: msg, round, levels: [] };
+    return { run: { status: missing ? "missing" : "failed", error: msg, round, levels: [] } };
   }
-  const run: ServerRun = { status: "ok", command: server.command, env: server.env, modelId: server.modelId, log: logPath, round, levels: [] };
-  console.error(`[bench] ${name} healthy: ${server.command.join(" ")}`);
-  try {
-    for (const promptTokens of cfg.promptTokens) {
-      for (const concurrency of cfg.concurrency) {
-        const cpu0 = sampleCpu([server.proc.pid, process.pid]);
-        const r = await runLevel(server.baseUrl, server.modelId, {
-          promptTokens, concurrency, requestsPerSlot: cfg.requestsPerSlot, maxTokens: cfg.maxTokens, timeoutMs: cfg.timeoutMs, seed: cfg.seed,
-        });
-        const foreign = foreignShare(cpu0, sampleCpu([server.proc.pid, process.pid]));
-        const s = summarizeCell([r]);
-        run.levels.push({ ...r, summary: s, foreignCpuShare: foreign });
-        const firstErr = r.requests.find((q) => !q.ok)?.error;
-        console.error(
-          `[bench] ${cfg.rounds > 1 ? `round ${round + 1}/${cfg.rounds} ` : ""}${name} prompt~${promptTokens} conc=${concurrency}: ${s.tokPerSec.toFixed(1)} tok/s, ` +
-            `TTFT p50 ${s.ttftP50Ms.toFixed(0)} ms p95 ${s.ttftP95Ms.toFixed(0)} ms, ${s.completionTokens} tok in ${(s.wallMs / 1000).toFixed(1)} s` +
-            (s.errors ? `, ${s.errors} errors (${firstErr})` : "") + (r.warmupErrors ? `, ${r.warmupErrors} warm-up errors` : "") +
-            (foreign >= 0.05 ? `; other processes used ${(foreign * 100).toFixed(0)}% of the CPUs` : ""),
-        );
-      }
-    }
-  } finally {
-    await stopServer(server);
-    console.error(`[bench] ${name} stopped`);
-  }
+}
+
+/** Runs one (prompt length, concurrency) cell against a running server and records it in `run`. */
+async function measureCell(server: RunningServer, run: ServerRun, promptTokens: number, concurrency: number): Promise<void> {
+  // Every other server process of the bench (the idle partner in a paired run) counts as "other processes".
+  const cpu0 = sampleCpu([server.proc.pid, process.pid]);
+  const r = await runLevel(server.baseUrl, server.modelId, {
+    promptTokens, concurrency, requestsPerSlot: cfg.requestsPerSlot, maxTokens: cfg.maxTokens, timeoutMs: cfg.timeoutMs, seed: cfg.seed,
+  });
+  const foreign = foreignShare(cpu0, sampleCpu([server.proc.pid, process.pid]));
+  const s = summarizeCell([r]);
+  run.levels.push({ ...r, summary: s, foreignCpuShare: foreign });
+  const firstErr = r.requests.find((q) => !q.ok)?.error;
+  console.error(
+    `[bench] ${cfg.rounds > 1 ? `round ${run.round + 1}/${cfg.rounds} ` : ""}${server.name} prompt~${promptTokens} conc=${concurrency}: ${s.tokPerSec.toFixed(1)} tok/s, ` +
+      `TTFT p50 ${s.ttftP50Ms.toFixed(0)} ms p95 ${s.ttftP95Ms.toFixed(0)} ms, ${s.completionTokens} tok in ${(s.wallMs / 1000).toFixed(1)} s` +
+      (s.errors ? `, ${s.errors} errors (${firstErr})` : "") + (r.warmupErrors ? `, ${r.warmupErrors} warm-up errors` : "") +
+      (foreign >= 0.05 ? `; other processes used ${(foreign * 100).toFixed(0)}% of the CPUs` : ""),
+  );
+}
+
+function finishRun(run: ServerRun): ServerRun {
   run.tokensFrom = [...new Set(run.levels.flatMap((l) => l.requests.filter((q) => q.ok).map((q) => q.tokensFrom)))];
   return run;
 }
 
+const cells = cfg.promptTokens.flatMap((promptTokens) => cfg.concurrency.map((concurrency) => ({ promptTokens, concurrency })));
 const order: ServerName[] = only ? [only] : ["llama-server", "inferflux"];
 const runs: Partial<Record<ServerName, ServerRun[]>> = {};
-for (let round = 0; round < cfg.rounds; round++) {
-  for (const name of order) {
-    const previous = runs[name] ?? (runs[name] = []);
-    if (previous.some((r) => r.status !== "ok")) continue; // it failed to start once: don't retry every round
-    previous.push(await benchServer(name, round));
+
+/** Sequential: per round, each server in turn runs the whole sweep and is stopped. */
+async function runSequential(): Promise<void> {
+  for (let round = 0; round < cfg.rounds; round++) {
+    for (const name of order) {
+      const previous = runs[name] ?? (runs[name] = []);
+      if (previous.some((r) => r.status !== "ok")) continue; // it failed to start once: don't retry every round
+      const { server, run } = await startServer(name, round);
+      previous.push(run);
+      if (!server) continue;
+      try {
+        for (const c of cells) await measureCell(server, run, c.promptTokens, c.concurrency);
+      } finally {
+        await stopServer(server);
+        console.error(`[bench] ${name} stopped`);
+      }
+      finishRun(run);
+    }
   }
+}
+
+/**
+ * Paired: both servers stay up (the idle one waits on its socket); every cell runs on both
+ * back to back, the server that goes first alternating by cell and round, so drift of the
+ * machine's speed over the run (hypervisor steal, thermal) falls on both alike.
+ */
+async function runPaired(): Promise<void> {
+  const servers: Partial<Record<ServerName, RunningServer>> = {};
+  try {
+    for (const name of order) {
+      const { server, run } = await startServer(name, 0);
+      runs[name] = [run];
+      if (server) servers[name] = server;
+    }
+    for (let round = 0; round < cfg.rounds; round++) {
+      for (const name of order) {
+        if (round > 0 && servers[name]) runs[name]!.push({ ...runs[name]![0], round, levels: [], tokensFrom: undefined });
+      }
+      for (const [i, c] of cells.entries()) {
+        const turn = (round + i) % 2 === 0 ? order : [...order].reverse();
+        for (const name of turn) {
+          const server = servers[name];
+          if (server) await measureCell(server, runs[name]![round], c.promptTokens, c.concurrency);
+        }
+      }
+    }
+  } finally {
+    for (const name of order) {
+      const server = servers[name];
+      if (!server) continue;
+      await stopServer(server);
+      console.error(`[bench] ${name} stopped`);
+    }
+  }
+  for (const name of order) runs[name]!.forEach(finishRun);
+}
+
+await (cfg.paired ? runPaired() : runSequential());
+
+function cellKey(c: { promptTokens: number; concurrency: number }): string {
+  return `${c.promptTokens}/${c.concurrency}`;
 }
 
 /** A level counts as measured on a quiet machine when other processes used less than this share of the CPU. */
@@ -219,14 +281,14 @@ for (const name of order) {
   const bad = runs[name]!.find((r) => r.status !== "ok");
   if (bad) notes.push(`${name}: ${bad.status}${bad.error ? ` (${bad.error.split("\n")[0]})` : ""}`);
   if (!ok.length) continue;
-  const cells = new Map<string, ServerRun["levels"]>();
+  const byCell = new Map<string, ServerRun["levels"]>();
   for (const r of ok) for (const l of r.levels) {
-    const key = `${l.promptTokens}/${l.concurrency}`;
-    cells.set(key, [...(cells.get(key) ?? []), l]);
+    const key = cellKey(l);
+    byCell.set(key, [...(byCell.get(key) ?? []), l]);
   }
   // Per cell, only the rounds during which other processes stayed under QUIET of the CPU, when there are any.
   let busiest = 0;
-  summaries[name] = [...cells.values()].map((rounds) => {
+  summaries[name] = [...byCell.values()].map((rounds) => {
     const quiet = rounds.filter((l) => !(l.foreignCpuShare >= QUIET));
     const used = quiet.length ? quiet : rounds;
     busiest = Math.max(busiest, ...used.map((l) => l.foreignCpuShare).filter(Number.isFinite));
@@ -241,7 +303,30 @@ for (const name of order) {
   }
 }
 
-const table = markdownTable(summaries);
+/**
+ * Paired runs: per cell, InferFlux/llama-server tok/s of each round (both measured back to back),
+ * over the rounds where both were quiet when there are any.
+ */
+function pairedRatios(): Map<string, number[]> | undefined {
+  if (!cfg.paired) return undefined;
+  const ls = runs["llama-server"]?.filter((r) => r.status === "ok") ?? [];
+  const inf = runs["inferflux"]?.filter((r) => r.status === "ok") ?? [];
+  const out = new Map<string, number[]>();
+  for (const c of cells) {
+    const key = cellKey(c);
+    const pairs = ls.flatMap((a) => {
+      const b = inf.find((r) => r.round === a.round);
+      const la = a.levels.find((l) => cellKey(l) === key);
+      const lb = b?.levels.find((l) => cellKey(l) === key);
+      return la && lb ? [{ a: la, b: lb }] : [];
+    });
+    const quiet = pairs.filter((p) => !(p.a.foreignCpuShare >= QUIET) && !(p.b.foreignCpuShare >= QUIET));
+    out.set(key, (quiet.length ? quiet : pairs).map((p) => p.b.summary.tokPerSec / p.a.summary.tokPerSec));
+  }
+  return out;
+}
+
+const table = markdownTable(summaries, pairedRatios());
 console.log(
   `\nmodel ${cfg.model}; threads ${cfg.threads}, parallel ${cfg.parallel}, ctx ${cfg.ctxSize} (unified), ` +
     `max_tokens ${cfg.maxTokens}, ${cfg.requestsPerSlot} requests/slot after 1 warm-up, ${cfg.rounds} round(s); ` +
