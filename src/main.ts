@@ -42,6 +42,8 @@ export function engineInitFrom(config: Readonly<Config>): EngineInit {
     admissionWindowMs: config.scheduler.admission_window_ms,
     preemptPriorityGap: config.scheduler.preempt_priority_gap,
     tenantWeights: { ...config.scheduler.tenant_weights },
+    contextShift: config.runtime.context_shift,
+    nKeep: config.runtime.n_keep,
     cacheMaxTokens: config.cache.max_tokens,
     cacheResidentTokens: config.cache.resident_tokens,
     cacheRamBytes: config.cache.enabled ? config.cache.ram.max_bytes : 0,

@@ -54,6 +54,8 @@ export const ConfigSchema = T.Object(
         gpu_layers: Int({ minimum: -1, maximum: 100000, default: -1, description: "Layers offloaded to a GPU (-1 = all when a GPU backend loaded)" }),
         mps_layers: Int({ minimum: -1, maximum: 100000, default: -1, description: "Alias of gpu_layers kept for older configs" }),
         flash_attn: T.Union([T.Literal("auto"), T.Literal("on"), T.Literal("off")], { default: "auto", description: "Flash attention" }),
+        context_shift: T.Boolean({ default: false, description: "When a generating sequence reaches the context limit, drop the older half of its tokens after the first n_keep and go on (as llama.cpp's --context-shift); off: it finishes with finish_reason \"length\"" }),
+        n_keep: Int({ minimum: -1, maximum: 1 << 22, default: 0, description: "Prompt tokens a context shift keeps at the start, besides BOS (-1 = the whole prompt), as llama.cpp's --keep" }),
       },
       { default: {} },
     ),

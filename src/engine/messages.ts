@@ -74,6 +74,9 @@ export interface EngineInit {
   admissionWindowMs: number;
   preemptPriorityGap: number;
   tenantWeights: Record<string, number>;
+  /** See runtime.context_shift and runtime.n_keep. */
+  contextShift: boolean;
+  nKeep: number;
   logLevel: string;
 }
 
@@ -160,6 +163,8 @@ export interface EngineStats {
   preemptions: number;
   /** Steps cut short by a higher-priority arrival (their finished ubatches kept). */
   stepsInterrupted: number;
+  /** Context shifts done at the context limit (runtime.context_shift). */
+  contextShifts: number;
   prefixCache: { queries: number; hits: number; hitTokens: number; cachedTokens: number; evictedTokens: number; locks: number; tiers?: { snapshots: number; restores: number; restoredTokens: number; restoreFailures: number } };
   /** Grammar samples that needed the full vocabulary mask. */
   grammarMaskedSamples: number;

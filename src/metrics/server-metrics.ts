@@ -31,6 +31,7 @@ export function createServerMetrics() {
     tierRestoredTokens: registry.register(new Gauge("inferflux_prefix_cache_tier_restored_tokens_total", "Prompt tokens restored from the tiers")),
     preemptions: registry.register(new Gauge("inferflux_engine_preemptions_total", "Sequences preempted for KV space")),
     stepsInterrupted: registry.register(new Gauge("inferflux_engine_steps_interrupted_total", "Engine steps cut short by a higher-priority request")),
+    contextShifts: registry.register(new Gauge("inferflux_engine_context_shifts_total", "Context shifts at the context limit (runtime.context_shift)")),
   };
 }
 

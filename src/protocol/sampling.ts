@@ -25,6 +25,8 @@ export interface SamplingLimits {
   nVocab: number;
   nCtx: number;
   defaultMaxTokens: number;
+  /** With context shift on (runtime.context_shift), generation may outgrow the context: max_tokens is not capped by it. */
+  contextShift?: boolean;
 }
 
 export function toSamplingParams(req: SamplingInput, maxTokens: number | null | undefined, logprobs: number, limits: SamplingLimits): SamplingParams {
@@ -53,7 +55,7 @@ export function toSamplingParams(req: SamplingInput, maxTokens: number | null | 
     // Seeds wider than 32 bits fold into 32 (libllama's RNG seed is uint32).
     seed: req.seed == null ? undefined : Number(BigInt.asUintN(32, BigInt(req.seed))),
     logitBias,
-    maxTokens: Math.min(max, limits.nCtx),
+    maxTokens: limits.contextShift ? max : Math.min(max, limits.nCtx),
     stop,
     ignoreEos: req.ignore_eos ?? false,
     logprobs,

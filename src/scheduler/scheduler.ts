@@ -5,6 +5,7 @@
  * Pure: no libllama, so the policy is unit-tested on its own.
  */
 import { Sequence } from "./sequence";
+import type { ContextShiftPlan } from "./context-shift";
 
 export interface SchedulerOptions {
   /** Sequence slots (llama context n_seq_max). */
@@ -75,6 +76,18 @@ export class Scheduler {
     for (const s of this.running) n += s.nPast - s.cachedTokens;
     return n;
   }
+  /**
+   * KV cells the running sequences will hold once their pending tokens are in
+   * (prompt chunks still to prefill, the next decode token), plus the cache's.
+   * Admission counts these, not kvUsed: a sequence admitted beside one that
+   * still prefills (chunked, or again after a context shift) must not take the
+   * cells that one is about to fill.
+   */
+  private get kvReserved(): number {
+    let n = this.hooks?.cacheCells() ?? 0;
+    for (const s of this.running) n += s.tokens.length - s.cachedTokens;
+    return n;
+  }
   runningSequences(): readonly Sequence[] {
     return this.running;
   }
@@ -138,7 +151,7 @@ export class Scheduler {
       }
     }
     // 2. Admit waiting sequences while slots and KV allow.
-    let kvFree = this.options.kvCells - this.kvUsed - this.running.length;
+    let kvFree = this.options.kvCells - this.kvReserved;
     while (this.waiting.length && this.freeSeqIds.length) {
       const idx = this.nextWaiting();
       const next = this.waiting[idx];
@@ -197,6 +210,20 @@ export class Scheduler {
   /** Records that a step's items are now in the KV cache. */
   commit(items: readonly StepItem[]): void {
     for (const it of items) it.seq.nPast = it.from + it.count;
+  }
+
+  /**
+   * Records a context shift once the engine has removed the sequence's KV
+   * from `kept` on and unpinned its cached prefix: the plan's discarded
+   * tokens leave the sequence, and what follows the kept opening is prefilled
+   * again. The kept cells count as its own from now on (if the cache keeps
+   * them too, they are counted twice: the safe side).
+   */
+  shiftContext(seq: Sequence, plan: ContextShiftPlan, kept: number): void {
+    seq.tokens.splice(plan.keep, plan.discard);
+    seq.nPast = kept;
+    seq.cachedTokens = 0;
+    seq.contextShifts++;
   }
 
   /** Appends a sampled token to a running sequence. */

@@ -20,6 +20,8 @@ export class Sequence {
   nGenerated = 0;
   /** Times this sequence was preempted and had to recompute. */
   preemptions = 0;
+  /** Context shifts so far (runtime.context_shift). */
+  contextShifts = 0;
   /** Consecutive steps this sequence's decode waited behind a higher-priority prefill. */
   deferredDecodes = 0;
   readonly arrivalMs: number;

@@ -76,6 +76,7 @@ export function createApp(deps: AppDeps) {
     naming: () => (ensureModelParts(), naming),
     renderer: () => (ensureModelParts(), renderer),
     defaultMaxTokens: config.scheduler.max_tokens_default,
+    contextShift: config.runtime.context_shift,
   };
   const jsonBody = (schema: object, summary: string) => ({
     parse: "json" as const,
@@ -141,6 +142,7 @@ export function createApp(deps: AppDeps) {
           metrics.tierRestoredTokens.set(s.prefixCache.tiers?.restoredTokens ?? 0);
           metrics.preemptions.set(s.preemptions);
           metrics.stepsInterrupted.set(s.stepsInterrupted);
+          metrics.contextShifts.set(s.contextShifts);
         }
       }
       return new Response(metrics.registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });

@@ -12,6 +12,7 @@ import type { EngineRequest, EngineStats, FinishReason, RequestOutput, TokenLogp
 import type { Runner } from "./runner";
 import { PrefixCache, type PrefixCacheTiers } from "./prefix-cache";
 import { TriggerWatch } from "./trigger-watch";
+import { planContextShift } from "../scheduler/context-shift";
 import type { StepInterrupt } from "../engine/step-interrupt";
 
 interface Active {
@@ -31,7 +32,7 @@ export class EngineCore {
   private readonly active = new Map<string, Active>();
   private readonly pendingOutputs = new Map<string, RequestOutput>();
   private nextHandle = 1;
-  private stats = { stepsTotal: 0, tokensGenerated: 0, promptTokensProcessed: 0, preemptions: 0, stepsInterrupted: 0 };
+  private stats = { stepsTotal: 0, tokensGenerated: 0, promptTokensProcessed: 0, preemptions: 0, stepsInterrupted: 0, contextShifts: 0 };
   private readonly cache: PrefixCache | undefined;
   /** Consecutive steps that found no KV space: evicting cached prefixes is tried once, then running work is preempted. */
   private kvFullStreak = 0;
@@ -206,7 +207,36 @@ export class EngineCore {
     }
     if (it.seq.nGenerated >= it.seq.maxTokens) return this.finish(a, "length");
     // The next decode needs one more KV cell for this sequence.
-    if (it.seq.tokens.length >= this.runner.ctx.nCtx) return this.finish(a, "length");
+    if (it.seq.tokens.length >= this.runner.ctx.nCtx && !this.shiftContext(a)) return this.finish(a, "length");
+  }
+
+  /**
+   * At the context limit with runtime.context_shift on: drops the older half
+   * of the sequence after its kept opening (see context-shift.ts) so that
+   * generation goes on. False when it is off or nothing can be dropped, while
+   * the prompt is still being prefilled (a prompt is never cut), and while a
+   * lazy grammar still watches for its trigger (the trigger's token offsets
+   * count from the start of the output, part of which would be gone).
+   */
+  private shiftContext(a: Active): boolean {
+    const { seq } = a;
+    if (!this.runner.init.contextShift || a.lazy || seq.seqId < 0 || seq.nGenerated === 0 || seq.pending !== 1) return false;
+    const { vocab } = this.runner.model;
+    const plan = planContextShift({ nPast: seq.nPast, nPrompt: seq.nPrompt, nKeep: this.runner.init.nKeep, bos: vocab.addBos && seq.tokens[0] === vocab.bos });
+    if (!plan) return false;
+    // The cached prefix the sequence started from is no longer all in use: unpinned, it may be evicted to make room.
+    // (Cells it shares with the kept opening stay: a cell is freed only when no sequence holds it.)
+    this.cache?.release(seq);
+    // A memory that cannot drop a tail (recurrent models) gives the whole sequence back instead.
+    let kept = plan.keep;
+    if (!this.runner.ctx.seqRemove(seq.seqId, kept, -1)) {
+      this.runner.clearSequence(seq.seqId);
+      kept = 0;
+    }
+    this.scheduler.shiftContext(seq, plan, kept);
+    this.stats.contextShifts++;
+    this.log.debug("context shift", { id: seq.id, ...plan, tokens: seq.tokens.length });
+    return true;
   }
 
   /**
@@ -270,9 +300,9 @@ export class EngineCore {
       this.log.debug("KV cache full: preempted a sequence", { id: victim.seq.id, preemptions: victim.seq.preemptions });
       return;
     }
-    // A single sequence filled the whole cache: it ends as if at the context limit.
+    // A single sequence filled the whole cache: it shifts or ends as if at the context limit.
     const a = items.length ? this.active.get(items[0].seq.id) : undefined;
-    if (a) this.finish(a, "length");
+    if (a && !this.shiftContext(a)) this.finish(a, "length");
   }
 
   private failItems(items: readonly StepItem[], message: string): void {

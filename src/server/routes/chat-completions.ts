@@ -18,6 +18,7 @@ export interface ChatRouteDeps extends GenerationDeps {
   naming: () => ModelNaming | undefined;
   renderer: () => PromptRenderer | undefined;
   defaultMaxTokens: number;
+  contextShift: boolean;
 }
 
 export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal: AbortSignal, headers: Headers, rp: RequestPolicy): Promise<Response | object> {
@@ -33,6 +34,7 @@ export async function chatCompletions(deps: ChatRouteDeps, body: unknown, signal
     nVocab: info.nVocab,
     nCtx: info.nCtx,
     defaultMaxTokens: deps.defaultMaxTokens,
+    contextShift: deps.contextShift,
   });
   params.stop = [...params.stop, ...renderer.stopStrings];
   rp.acquire(Math.ceil(prompt.text.length / 4) + params.maxTokens);

@@ -15,6 +15,7 @@ import { grammarFor, lazyTriggers } from "../structured-output";
 export interface CompletionRouteDeps extends GenerationDeps {
   naming: () => ModelNaming | undefined;
   defaultMaxTokens: number;
+  contextShift: boolean;
 }
 
 /** One prompt only: a string, one token array, or a one-element list of either. */
@@ -40,6 +41,7 @@ export async function completions(deps: CompletionRouteDeps, body: unknown, sign
     nVocab: info.nVocab,
     nCtx: info.nCtx,
     defaultMaxTokens: deps.defaultMaxTokens,
+    contextShift: deps.contextShift,
   });
   rp.acquire(("text" in prompt ? Math.ceil(prompt.text.length / 4) : prompt.tokens.length) + params.maxTokens);
   const id = randomId("cmpl");

@@ -10,7 +10,7 @@ import { InferFluxError } from "../../../src/shared/errors";
 import type { SamplingParams } from "../../../src/engine/messages";
 
 const params = { maxTokens: 1 } as SamplingParams;
-const init = { modelPath: "x", nCtx: 64, parallel: 2, nBatch: 32, nUbatch: 32, threads: 1, threadsBatch: 1, poll: 50, gpuLayers: 0, flashAttn: -1, stepTokenBudget: 32, prefillChunk: 32, cacheHolders: 0, cacheMaxTokens: 0, cacheResidentTokens: 0, cacheRamBytes: 0, cacheDiskPath: "", cacheDiskMaxBytes: 0, agingPerSecond: 1, admissionWindowMs: 0, preemptPriorityGap: 0, tenantWeights: {}, logLevel: "silent" };
+const init = { modelPath: "x", nCtx: 64, parallel: 2, nBatch: 32, nUbatch: 32, threads: 1, threadsBatch: 1, poll: 50, gpuLayers: 0, flashAttn: -1, stepTokenBudget: 32, prefillChunk: 32, cacheHolders: 0, cacheMaxTokens: 0, cacheResidentTokens: 0, cacheRamBytes: 0, cacheDiskPath: "", cacheDiskMaxBytes: 0, agingPerSecond: 1, admissionWindowMs: 0, preemptPriorityGap: 0, tenantWeights: {}, contextShift: false, nKeep: 0, logLevel: "silent" };
 
 async function drain(it: AsyncIterable<unknown>) {
   const out: unknown[] = [];

@@ -36,6 +36,9 @@ describe("toSamplingParams", () => {
     expect(p.maxTokens).toBe(1024);
     expect(p.seed).toBe(7);
   });
+  test("with context shift on, max_tokens may exceed the context", () => {
+    expect(toSamplingParams({}, 5000, 0, { ...limits, contextShift: true }).maxTokens).toBe(5000);
+  });
   test("rejects out-of-vocabulary logit_bias, n > 1 and empty stop strings", () => {
     expect(() => toSamplingParams({ logit_bias: { "512": 1 } }, 1, -1, limits)).toThrow(/logit_bias/);
     expect(() => toSamplingParams({ n: 3 }, 1, -1, limits)).toThrow(/n > 1/);

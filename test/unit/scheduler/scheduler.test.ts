@@ -75,6 +75,30 @@ describe("Scheduler", () => {
     expect(s.numWaiting).toBe(1);
   });
 
+  test("counts the cells a running sequence has still to prefill: no admission into them", () => {
+    const s = new Scheduler({ ...opts, kvCells: 40 });
+    const a = seq("a", 30);
+    s.add(a);
+    s.commit(s.schedule()); // 8 of 30 in KV: 22 still to come
+    s.add(seq("b", 12));
+    s.schedule();
+    expect(s.numWaiting).toBe(1);
+  });
+
+  test("a context shift drops tokens after the kept opening and prefills the rest again", () => {
+    const s = new Scheduler({ ...opts, kvCells: 40 });
+    const a = seq("a", 5);
+    s.add(a);
+    s.commit(s.schedule());
+    for (let t = 0; t < 3; t++) s.appendToken(a, 100 + t);
+    a.nPast = 7; // the last appended token is still to decode
+    s.shiftContext(a, { keep: 1, discard: 3 }, 1);
+    expect(a.tokens).toEqual([1, 5, 100, 101, 102]);
+    expect(a.nPast).toBe(1);
+    expect(a.nGenerated).toBe(3);
+    expect(s.schedule()[0]).toMatchObject({ seq: a, from: 1, count: 4, sample: true });
+  });
+
   test("preemption picks the lowest priority, newest sequence and requeues it to recompute", () => {
     const s = new Scheduler(opts);
     const a = seq("a", 4, 1, 1);
