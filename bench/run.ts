@@ -49,7 +49,7 @@ const HELP = `usage: bun bench/run.ts [options]
   --inferflux-arg ARG    extra argument for 'inferflux serve' (repeatable)
   --timeout S            per-request timeout in seconds (default 300)
   --health-timeout S     seconds to wait for a server to become healthy (default 180)
-  --seed N               prompt seed (default 1)
+  --seed N               prompt seed of round 1; round r uses N + r - 1 (default 1)
   --out PATH             results JSON (default bench/results/<timestamp>.json)`;
 
 
@@ -186,8 +186,9 @@ async function startServer(name: ServerName, round: number): Promise<{ server?: 
 async function measureCell(server: RunningServer, run: ServerRun, promptTokens: number, concurrency: number): Promise<void> {
   // Every other server process of the bench (the idle partner in a paired run) counts as "other processes".
   const cpu0 = sampleCpu([server.proc.pid, process.pid]);
+  // Each round its own prompts (the same for both servers): a server that stays up would otherwise find a round's prompts cached.
   const r = await runLevel(server.baseUrl, server.modelId, {
-    promptTokens, concurrency, requestsPerSlot: cfg.requestsPerSlot, maxTokens: cfg.maxTokens, timeoutMs: cfg.timeoutMs, seed: cfg.seed,
+    promptTokens, concurrency, requestsPerSlot: cfg.requestsPerSlot, maxTokens: cfg.maxTokens, timeoutMs: cfg.timeoutMs, seed: cfg.seed + run.round,
   });
   const foreign = foreignShare(cpu0, sampleCpu([server.proc.pid, process.pid]));
   const s = summarizeCell([r]);
