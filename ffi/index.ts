@@ -8,6 +8,7 @@ import type { Logger } from "../src/shared/logger";
 import { locateLibrary, prepareLinkDir, type LibraryLocation } from "./library";
 import { ggmlSymbols, llamaSymbols } from "./symbols";
 import { compileShim, type Shim } from "./shim";
+import { loadedCpuVariant, planBackends } from "./backends";
 
 export type LlamaSymbols = ReturnType<typeof dlopen<typeof llamaSymbols>>["symbols"];
 export type GgmlSymbols = ReturnType<typeof dlopen<typeof ggmlSymbols>>["symbols"];
@@ -21,6 +22,8 @@ export interface LlamaBinding {
   backends: string[];
   /** Devices as "name: description". */
   devices: string[];
+  /** The CPU module loaded ("icelake", "native" for a single-module build), when it can be told. */
+  cpuVariant?: string;
 }
 
 let loaded: LlamaBinding | undefined;
@@ -41,7 +44,10 @@ export function loadLlama(logger: Logger): LlamaBinding {
   const { symbols: llama } = dlopen(location.llamaPath, llamaSymbols);
   const { symbols: ggml } = dlopen(location.ggmlPath, ggmlSymbols);
   installLogger(shim, logger.child("llama.cpp"));
-  ggml.ggml_backend_load_all_from_path(Buffer.from(location.dir + "\0"));
+  const plan = planBackends(location);
+  if (plan.excluded.length) logger.warn("CPU variants left out", { excluded: plan.excluded, reason: plan.reason });
+  if (plan.warning) logger.warn(plan.warning);
+  ggml.ggml_backend_load_all_from_path(Buffer.from(plan.dir + "\0"));
   llama.llama_backend_init();
   const backends: string[] = [];
   for (let i = 0; i < Number(ggml.ggml_backend_reg_count()); i++) {
@@ -52,8 +58,9 @@ export function loadLlama(logger: Logger): LlamaBinding {
     const dev = ggml.ggml_backend_dev_get(i);
     devices.push(`${ggml.ggml_backend_dev_name(dev)}: ${ggml.ggml_backend_dev_description(dev)}`);
   }
-  logger.info("libllama loaded", { path: location.llamaPath, source: location.source, backends, devices });
-  loaded = { llama, ggml, shim, location, backends, devices };
+  const cpuVariant = loadedCpuVariant();
+  logger.info("libllama loaded", { path: location.llamaPath, source: location.source, backends, cpuVariant, devices });
+  loaded = { llama, ggml, shim, location, backends, devices, cpuVariant };
   return loaded;
 }
 

@@ -6,12 +6,16 @@
 #   The commit must equal LLAMA_CPP_COMMIT. node-llama-cpp's own source patches
 #   (package/llama/patches/*.diff) are then applied, as node-llama-cpp does when it
 #   builds llama.cpp, unless --no-patches is given.
+#   InferFlux's own fixes (llama.cpp/patches/*.diff, each with a comment saying why) are
+#   applied after them, on either route and also to an already fetched tree.
 # Route 2 (fallback, only if route 1 fails and github.com is reachable):
 #   git clone --depth 1 --branch <tag> https://github.com/<repo>
 #   The npm bundle is a squashed commit, so its hash cannot be compared with upstream's:
-#   this route only checks the tag, prints a warning and applies no patches.
+#   this route only checks the tag, prints a warning and applies none of node-llama-cpp's
+#   patches (InferFlux's own are still applied).
 #
-# Idempotent: does nothing when llama.cpp/src is already at the pinned commit.
+# Idempotent: when llama.cpp/src is already at the pinned commit it only makes sure
+# InferFlux's own patches are in.
 #
 # Usage: bash llama.cpp/fetch-source.sh [--tarball PATH/node-llama-cpp-X.tgz] [--no-patches] [--force]
 #   --tarball PATH   use an already downloaded `npm pack` tarball (fully offline)
@@ -46,17 +50,44 @@ die() { echo "[fetch-source] ERROR: $*" >&2; exit 1; }
 
 command -v git >/dev/null || die "git is required"
 
+# --- InferFlux's own patches (llama.cpp/patches/*.diff) ---------------------------
+# Applied to <tree> unless already there; each one applied is added to the marker's
+# patches= line, so build info shows it. A patch that neither applies nor is already in
+# the tree stops the script: building without a fix we depend on would be worse.
+apply_own_patches() {
+  local tree="$1" p name
+  [ "$PATCHES" = 1 ] || return 0
+  for p in "$HERE"/patches/*.diff; do
+    [ -e "$p" ] || continue
+    name="inferflux/$(basename "$p")"
+    if git -C "$tree" apply --check --reverse "$p" 2>/dev/null; then
+      log "patch $name: already in the source"
+    elif git -C "$tree" apply "$p"; then
+      log "patch $name: applied"
+    else
+      die "patch $name did not apply to $tree"
+    fi
+    if ! grep -q "^patches=.*$name" "$tree/.inferflux-pin" 2>/dev/null; then
+      sed -i "s|^patches=\(.*\)$|patches=\1 $name|; s|^patches= |patches=|" "$tree/.inferflux-pin"
+    fi
+    mkdir -p "$tree/.inferflux-patches/inferflux"
+    cp "$p" "$tree/.inferflux-patches/$name"
+  done
+}
+
 # --- already there? (--force: fetch anyway; the old tree is replaced only on success) ----
 if [ "$FORCE" = 1 ]; then
   :
 elif [ -d "$SRC/.git" ]; then
   head="$(git -C "$SRC" rev-parse HEAD 2>/dev/null || true)"
   if [ -f "$MARKER" ] && grep -q "^commit=$LLAMA_CPP_COMMIT\$" "$MARKER" && [ "$head" = "$LLAMA_CPP_COMMIT" ]; then
-    log "llama.cpp/src already at $LLAMA_CPP_COMMIT ($(grep '^route=' "$MARKER" | cut -d= -f2)); nothing to do"
+    log "llama.cpp/src already at $LLAMA_CPP_COMMIT ($(grep '^route=' "$MARKER" | cut -d= -f2))"
+    apply_own_patches "$SRC"
     exit 0
   fi
   if [ -f "$MARKER" ] && grep -q "^route=git-tag" "$MARKER" && grep -q "^tag=$LLAMA_CPP_TAG\$" "$MARKER"; then
-    log "llama.cpp/src is tag $LLAMA_CPP_TAG from $LLAMA_CPP_REPO (fallback route); nothing to do"
+    log "llama.cpp/src is tag $LLAMA_CPP_TAG from $LLAMA_CPP_REPO (fallback route)"
+    apply_own_patches "$SRC"
     exit 0
   fi
   if [ "$head" = "$LLAMA_CPP_COMMIT" ]; then
@@ -123,6 +154,7 @@ fetch_npm() {
   fi
   printf 'route=npm-bundle\nnode_llama_cpp=%s\ntag=%s\ncommit=%s\npatches=%s\n' \
     "$NODE_LLAMA_CPP_VERSION" "$LLAMA_CPP_TAG" "$head" "${applied# }" > "$SRC.tmp/.inferflux-pin"
+  apply_own_patches "$SRC.tmp"
   rm -rf "$SRC"
   mv "$SRC.tmp" "$SRC"
   log "llama.cpp/src at $head (node-llama-cpp $NODE_LLAMA_CPP_VERSION, llama.cpp $LLAMA_CPP_TAG)"
@@ -139,6 +171,7 @@ fetch_git() {
   log "WARNING: upstream tag $LLAMA_CPP_TAG is commit $head; the pinned npm bundle is a squashed commit" \
       "($LLAMA_CPP_COMMIT), so the hashes cannot be compared and node-llama-cpp's patches are not applied"
   printf 'route=git-tag\nrepo=%s\ntag=%s\ncommit=%s\npatches=\n' "$LLAMA_CPP_REPO" "$LLAMA_CPP_TAG" "$head" > "$SRC.tmp/.inferflux-pin"
+  apply_own_patches "$SRC.tmp"
   rm -rf "$SRC"
   mv "$SRC.tmp" "$SRC"
 }
