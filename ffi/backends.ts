@@ -14,9 +14,9 @@
  * was compiled with the stores in place (checked with objdump) and is used as it is.
  * INFERFLUX_CPU_VARIANT=<name> forces one variant of a multi-variant directory.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { cacheRoot, type LibraryLocation } from "./library";
+import { cachedLinkDir, type LibraryLocation } from "./library";
 
 /** CPU variants of the prebuilt that contain the AMX kernels (GGML_CPU_ALL_VARIANTS, x86). */
 export const AMX_CPU_VARIANTS = ["sapphirerapids"];
@@ -29,6 +29,8 @@ export interface BackendPlan {
   /** CPU variants left out, and why (empty when nothing is). */
   excluded: string[];
   reason?: string;
+  /** Left out because INFERFLUX_CPU_VARIANT chose another. */
+  forced?: boolean;
   /** A problem the plan cannot avoid (an unpatched single-module build on an AMX CPU). */
   warning?: string;
 }
@@ -65,7 +67,7 @@ export function planExclusions(facts: BackendFacts): Omit<BackendPlan, "dir"> {
           (variants.length ? ` (it has: ${variants.join(", ")})` : " (it has a single CPU module)"),
       );
     }
-    return { excluded: variants.filter((v) => v !== forced), reason: `INFERFLUX_CPU_VARIANT=${forced}` };
+    return { excluded: variants.filter((v) => v !== forced), reason: `INFERFLUX_CPU_VARIANT=${forced}`, forced: true };
   }
   // Only build.sh builds (they leave inferflux-build.txt) are known to lack the fix.
   if (!facts.buildInfo || facts.buildInfo.includes(AMX_PATCH) || !hostHasAmx(facts.cpuFlags)) return { excluded: [] };
@@ -110,28 +112,13 @@ export function planBackends(loc: LibraryLocation, env: Record<string, string | 
 /**
  * ggml picks among the libggml-<backend>-*.so files of one directory, so the way to leave one
  * out is a directory of links to all the others (links, not copies: the same files, so the
- * modules' $ORIGIN dependencies resolve to libraries already loaded). Created atomically.
+ * modules' $ORIGIN dependencies resolve to libraries already loaded).
  */
 function filteredDir(dir: string, files: string[], excluded: string[]): string {
   const key = Bun.hash(`${dir}|${excluded.join(",")}|${files.join(",")}`).toString(16);
-  const base = cacheRoot();
-  const out = join(base, `backends-${key}`);
-  if (existsSync(out)) return out;
-  mkdirSync(base, { recursive: true });
-  const tmp = join(base, `.backends-${key}-${process.pid}-${Date.now()}`);
-  mkdirSync(tmp);
   const skip = new Set(excluded);
-  for (const name of files) {
-    const variant = VARIANT_FILE.exec(name)?.[1];
-    if (variant && skip.has(variant)) continue;
-    symlinkSync(join(dir, name), join(tmp, name));
-  }
-  try {
-    renameSync(tmp, out);
-  } catch {
-    rmSync(tmp, { recursive: true, force: true }); // another process won the race
-  }
-  return out;
+  const kept = files.filter((name) => !skip.has(VARIANT_FILE.exec(name)?.[1] ?? ""));
+  return cachedLinkDir(`backends-${key}`, kept.map((name) => [name, join(dir, name)]));
 }
 
 /** The CPU variant this process mapped (Linux: from /proc/self/maps), e.g. "icelake"; undefined when unknown. */

@@ -45,7 +45,8 @@ export function loadLlama(logger: Logger): LlamaBinding {
   const { symbols: ggml } = dlopen(location.ggmlPath, ggmlSymbols);
   installLogger(shim, logger.child("llama.cpp"));
   const plan = planBackends(location);
-  if (plan.excluded.length) logger.warn("CPU variants left out", { excluded: plan.excluded, reason: plan.reason });
+  // Forced by the operator: worth a line, not a warning.
+  if (plan.excluded.length) logger[plan.forced ? "info" : "warn"]("CPU variants left out", { excluded: plan.excluded, reason: plan.reason });
   if (plan.warning) logger.warn(plan.warning);
   ggml.ggml_backend_load_all_from_path(Buffer.from(plan.dir + "\0"));
   llama.llama_backend_init();

@@ -92,12 +92,6 @@ export function prepareLinkDir(loc: LibraryLocation): string {
     .update("v2|" + [loc.llamaPath, loc.ggmlPath, loc.ggmlBasePath].map((p) => `${p}:${statSync(p).size}`).join("|"))
     .digest("hex")
     .slice(0, 16);
-  const base = cacheRoot();
-  const dir = join(base, `link-${key}`);
-  if (existsSync(join(dir, `libggml-base.${EXT}`))) return dir;
-  mkdirSync(base, { recursive: true });
-  const tmp = join(base, `.link-${key}-${process.pid}-${Date.now()}`);
-  mkdirSync(tmp);
   // Every sibling by its own name too: libllama's NEEDED entries (libggml.v0.5.0.so)
   // resolve through $ORIGIN, which is this directory when TinyCC dlopens the link.
   const aliases = new Map<string, string>([
@@ -107,7 +101,22 @@ export function prepareLinkDir(loc: LibraryLocation): string {
   ]);
   // Includes soname links such as libggml.so.0 (source builds) and libggml.v0.5.0.so (npm).
   for (const name of readdirSync(loc.dir)) if (name.includes(`.${EXT}`) && !aliases.has(name)) aliases.set(name, join(loc.dir, name));
-  for (const [name, target] of aliases) symlinkSync(target, join(tmp, name));
+  return cachedLinkDir(`link-${key}`, aliases);
+}
+
+/**
+ * A directory of symbolic links (name -> target) under the cache, made once per name and
+ * atomically (temp dir + rename), so a directory that exists is complete even when several
+ * processes race to make it.
+ */
+export function cachedLinkDir(name: string, links: Iterable<[string, string]>): string {
+  const base = cacheRoot();
+  const dir = join(base, name);
+  if (existsSync(dir)) return dir;
+  mkdirSync(base, { recursive: true });
+  const tmp = join(base, `.${name}-${process.pid}-${Date.now()}`);
+  mkdirSync(tmp);
+  for (const [link, target] of links) symlinkSync(target, join(tmp, link));
   try {
     renameSync(tmp, dir);
   } catch {

@@ -6,7 +6,7 @@
 #   The commit must equal LLAMA_CPP_COMMIT. node-llama-cpp's own source patches
 #   (package/llama/patches/*.diff) are then applied, as node-llama-cpp does when it
 #   builds llama.cpp, unless --no-patches is given.
-#   InferFlux's own fixes (llama.cpp/patches/*.diff, each with a comment saying why) are
+#   InferFlux's own fixes (llama.cpp/patches/*.diff; llama.cpp/README.md says why) are
 #   applied after them, on either route and also to an already fetched tree.
 # Route 2 (fallback, only if route 1 fails and github.com is reachable):
 #   git clone --depth 1 --branch <tag> https://github.com/<repo>
@@ -19,7 +19,7 @@
 #
 # Usage: bash llama.cpp/fetch-source.sh [--tarball PATH/node-llama-cpp-X.tgz] [--no-patches] [--force]
 #   --tarball PATH   use an already downloaded `npm pack` tarball (fully offline)
-#   --no-patches     do not apply node-llama-cpp's patches
+#   --no-patches     apply no patches: neither node-llama-cpp's nor InferFlux's (pristine source)
 #   --force          fetch again; the existing llama.cpp/src is replaced only on success
 set -euo pipefail
 
