@@ -60,6 +60,11 @@ apply_own_patches() {
   for p in "$HERE"/patches/*.diff; do
     [ -e "$p" ] || continue
     name="inferflux/$(basename "$p")"
+    local old="$tree/.inferflux-patches/$name"
+    if [ -f "$old" ] && ! cmp -s "$old" "$p" && git -C "$tree" apply --check --reverse "$old" 2>/dev/null; then
+      # an earlier version of this patch is in the tree: take it out, then apply this one
+      git -C "$tree" apply --reverse "$old" && log "patch $name: earlier version taken out"
+    fi
     if git -C "$tree" apply --check --reverse "$p" 2>/dev/null; then
       log "patch $name: already in the source"
     elif git -C "$tree" apply "$p"; then
