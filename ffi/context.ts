@@ -91,6 +91,16 @@ export class Context {
     this.binding.llama.llama_attach_threadpool(this.native, single.native, batch ? batch.native : null);
   }
 
+  /** Lets the CPU pools' threads sleep until the next decode (see ThreadPool.pause); for when the engine goes idle. */
+  pauseThreads(): void {
+    for (const p of this.pools) p.pause();
+  }
+
+  /** Whether pauseThreads does anything (a pool is attached and its module exports the pause). */
+  get canPauseThreads(): boolean {
+    return this.pools.length > 0 && this.pools.every((p) => p.canPause);
+  }
+
   get native(): Pointer {
     if (!this.handle) throw new Error("context already freed");
     return this.handle;

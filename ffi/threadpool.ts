@@ -5,9 +5,10 @@
  * the CPU backend module (one of several CPU variants, loaded at run time), so
  * they are looked up through the backend registry. Owns its handle.
  */
-import { CFunction, ptr, type Pointer } from "bun:ffi";
+import { CFunction, dlopen, ptr, type Pointer } from "bun:ffi";
 import type { LlamaBinding } from "./index";
 import { THREADPOOL_PARAMS } from "./layouts";
+import { moduleFileOf } from "./module-file";
 
 export interface ThreadPoolOptions {
   threads: number;
@@ -20,6 +21,8 @@ export interface ThreadPoolOptions {
 interface PoolFns {
   create: (params: Pointer) => Pointer | null;
   free: (pool: Pointer) => void;
+  /** Absent from CPU backends that do not export it. */
+  pause?: (pool: Pointer) => void;
 }
 
 const fnsByBinding = new WeakMap<LlamaBinding, PoolFns | null>();
@@ -38,10 +41,27 @@ function poolFunctions(binding: LlamaBinding): PoolFns | null {
       const create = CFunction({ ptr: newPtr, args: ["ptr"], returns: "ptr" });
       const free = CFunction({ ptr: freePtr, args: ["ptr"], returns: "void" });
       fns = { create: (p) => create(p) as Pointer | null, free: (p) => void free(p) };
+      fns.pause = pauseFunction(newPtr);
     }
   }
   fnsByBinding.set(binding, fns);
   return fns;
+}
+
+/**
+ * ggml_threadpool_pause: the registry does not hand it out, so it is looked up
+ * in the module that holds ggml_threadpool_new (Linux; elsewhere pools are not
+ * paused and busy-poll as llama-server's do).
+ */
+function pauseFunction(newPtr: Pointer): ((pool: Pointer) => void) | undefined {
+  const file = moduleFileOf(newPtr);
+  if (!file) return undefined;
+  try {
+    const { symbols } = dlopen(file, { ggml_threadpool_pause: { args: ["ptr"], returns: "void" } });
+    return (p) => void symbols.ggml_threadpool_pause(p);
+  } catch {
+    return undefined;
+  }
 }
 
 export class ThreadPool {
@@ -70,6 +90,21 @@ export class ThreadPool {
   get native(): Pointer {
     if (!this.handle) throw new Error("thread pool already freed");
     return this.handle;
+  }
+
+  /**
+   * Puts the pool's threads to sleep now instead of letting them busy-poll for
+   * the next graph (at poll 50, about 200 ms of a core each after every
+   * decode). The next graph computed on the pool wakes them (ggml resumes a
+   * paused pool at kickoff).
+   */
+  pause(): void {
+    if (this.handle) this.fns.pause?.(this.handle);
+  }
+
+  /** Whether pause() can put the threads to sleep here (see pauseFunction). */
+  get canPause(): boolean {
+    return this.fns.pause !== undefined;
   }
 
   /** Call only after every context using the pool was freed or detached. */

@@ -95,6 +95,9 @@ async function loop(windowMs: number): Promise<void> {
     if (!core!.hasWork) {
       const rest = batcher.take(performance.now(), true);
       if (rest.length) post({ type: "outputs", outputs: rest });
+      // Nothing to decode: llama.cpp's pool threads would busy-poll a core for ~200 ms, the core the HTTP
+      // thread and the clients need now. The next decode wakes them.
+      runner!.ctx.pauseThreads();
       // Idle-time work in small pieces, taking messages between them: a new request waits for one piece at most.
       do await new Promise<void>((r) => setImmediate(r));
       while (!core!.hasWork && !stopping && core!.idleWork());
