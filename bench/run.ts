@@ -183,7 +183,15 @@ async function startServer(name: ServerName, round: number): Promise<{ server?: 
 }
 
 /** Runs one (prompt length, concurrency) cell against a running server and records it in `run`. */
+/**
+ * Quiet time before a cell: a llama.cpp thread pool busy-polls a core for about 200 ms after its
+ * last decode (poll 50; llama-server's pools do, InferFlux pauses its own when idle), which would
+ * otherwise fall on the first requests of the next cell, whichever server runs it.
+ */
+const SETTLE_MS = 400;
+
 async function measureCell(server: RunningServer, run: ServerRun, promptTokens: number, concurrency: number): Promise<void> {
+  await Bun.sleep(SETTLE_MS);
   // Every other server process of the bench (the idle partner in a paired run) counts as "other processes".
   const cpu0 = sampleCpu([server.proc.pid, process.pid]);
   // Each round its own prompts (the same for both servers): a server that stays up would otherwise find a round's prompts cached.
