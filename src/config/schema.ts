@@ -77,7 +77,7 @@ export const ConfigSchema = T.Object(
         enabled: T.Boolean({ default: true, description: "Radix prefix cache: reuse the KV of shared prompt prefixes" }),
         holders: Int({ minimum: 1, maximum: 250, default: 16, description: "Sequence ids reserved to hold cached prefixes (distinct branches cached at once)" }),
         max_tokens: Int({ minimum: 0, maximum: 1 << 22, default: 0, description: "KV cells the cache may keep (0 = a quarter of the context): attention in a unified cache spans every used cell, so an unbounded cache slows all decoding" }),
-        resident_tokens: Int({ minimum: 0, maximum: 1 << 22, default: 0, description: "With a RAM or disk tier: cached cells nobody runs on that stay in the KV cache when a new request starts; the rest move to the tiers and are restored on a hit" }),
+        resident_tokens: Int({ minimum: 0, maximum: 1 << 22, default: 0, description: "With a RAM or disk tier: cached cells nobody runs on that stay in the KV cache when a new request starts; the rest leave it, and those saved to the tiers while the engine was idle are restored on a hit" }),
         ram: T.Object(
           {
             max_bytes: Int({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 2 * 1024 ** 3, description: "Host-memory tier for prefixes evicted from the KV cache, in bytes (0 = off)" }),

@@ -6,9 +6,11 @@
  * tree; under memory pressure least-recently-used unpinned prefixes are evicted.
  *
  * Tiers (optional): every KV cell kept resident is attention work for every
- * token decoded, so when a request is admitted, unpinned prefixes beyond
- * `residentTokens` leave the KV cache as snapshots (llama_state_seq_get_data)
- * into host memory and/or the disk store, and a later request whose prompt
+ * token decoded, so while few prompts are found cached, a request's admission
+ * moves unpinned prefixes beyond `residentTokens` out of the KV cache. Those
+ * the engine saved while idle (llama_state_seq_get_data into host memory
+ * and/or the disk store) live on in the tiers; prefixes evicted for room are
+ * saved as they go. A later request whose prompt
  * shares a longer prefix with a snapshot than with the tree gets it restored
  * (llama_state_seq_set_data into a scratch sequence, trimmed, copied into a
  * holder and entered in the tree) instead of recomputed.
@@ -29,7 +31,7 @@ export interface PrefixCacheTiers {
   disk?: KvFileStore;
   /** A sequence id used only to assemble and restore snapshots (not a holder, never running). */
   scratch: number;
-  /** Unpinned cells left in the KV cache when a request is admitted; the rest move to the tiers. */
+  /** Unpinned cells left in the KV cache when a request is admitted under a low hit rate; the rest leave it (kept in the tiers if saved while idle). */
   residentTokens: number;
   /** Snapshot or restore only prefixes of at least this many tokens (smaller ones are cheap to recompute). */
   minTokens: number;
@@ -106,8 +108,9 @@ export class PrefixCache {
    * Idle prefixes stay in the KV cache only while the cache pays off: while
    * admitted prompts have mostly been found cached (a moving average), they
    * stay up to the cache's budget; otherwise, as llama-server does with idle
-   * slots, they move to the tiers when new work starts, leaving
+   * slots, they leave the KV cache when new work starts, down to
    * `residentTokens`, because every resident cell costs attention work.
+   * What snapshotIdle saved of them stays in the tiers.
    */
   private trimResident(cachedTokens: number, promptTokens: number): void {
     // A hit shorter than a snapshot's minimum (a common opening of otherwise distinct prompts) saves next to nothing:
@@ -117,7 +120,9 @@ export class PrefixCache {
     this.hitAverage = 0.8 * this.hitAverage + 0.2 * fraction;
     if (this.hitAverage >= HIT_AVERAGE_KEEP) return;
     const excess = this.tree.evictableTokens - this.tiers!.residentTokens;
-    if (excess > 0) this.evict(excess);
+    // Only what idle time saved (snapshotIdle) survives in the tiers: saving the rest now would put
+    // ~5-10 µs a cell on this request's time to first token, for prefixes a low hit rate says are rarely reused.
+    if (excess > 0) this.evict(excess, false);
   }
 
   /** Restores a snapshot that shares a longer prefix with the prompt than the tree does (no-op otherwise). */
@@ -230,11 +235,11 @@ export class PrefixCache {
     this.namespaces.delete(seq);
   }
 
-  /** Frees at least `cells` cached cells (LRU, unpinned leaves first); returns how many were freed. */
-  evict(cells: number): number {
+  /** Frees at least `cells` cached cells (LRU, unpinned leaves first), saving them to the tiers unless `save` is false; returns how many were freed. */
+  evict(cells: number, save = true): number {
     const freed = this.tree.evict(cells, (node) => {
       this.offered.delete(node.nodeId);
-      if (this.tiers) this.snapshot(node);
+      if (this.tiers && save) this.snapshot(node);
       this.holders.release(node.holder, node.start, node.end);
       this.ctx.seqRemove(node.holder, node.start, node.end);
     });

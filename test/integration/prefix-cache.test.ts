@@ -19,6 +19,15 @@ async function complete(url: string, prompt: string, extra: object = {}, signal?
   return (await r.json()) as any;
 }
 
+/** Polls the tier snapshot counter until it passes `before` (the engine saves idle prefixes between requests); false after ~1 s. */
+async function snapshotsAbove(url: string, before: number): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    if ((await metric(url, "inferflux_prefix_cache_tier_snapshots_total")) > before) return true;
+    await Bun.sleep(20);
+  }
+  return false;
+}
+
 describe.skipIf(!haveModels)("prefix cache", () => {
   let warm: TestServer;
   let cold: TestServer;
@@ -113,7 +122,10 @@ describe.skipIf(!haveModels)("prefix cache RAM tier", () => {
   afterAll(async () => Promise.all([tiered?.stop(), cold?.stop()]));
 
   test("an evicted prefix is restored from host memory: cached_tokens counts it, the output equals a cold run, the KV cache holds only what runs", async () => {
+    const before = await metric(tiered.url, "inferflux_prefix_cache_tier_snapshots_total");
     await complete(tiered.url, system + "Question one:");
+    // The engine goes idle and saves the finished prefix ahead of its eviction.
+    expect(await snapshotsAbove(tiered.url, before)).toBe(true);
     // Unrelated work: the idle system-prompt prefix moves out of the KV cache.
     const other = "A cat sat on a mat and looked at the rain falling on the old red roof. ".repeat(6);
     await complete(tiered.url, other);
@@ -137,6 +149,30 @@ describe.skipIf(!haveModels)("prefix cache RAM tier", () => {
     }
     // Each admission moved the earlier idle prefixes out: the KV cache holds about the last request alone.
     expect(await metric(tiered.url, "inferflux_prefix_cache_tokens")).toBeLessThanOrEqual(last.usage.prompt_tokens + last.usage.completion_tokens + 24);
+  });
+
+  test("without idle time, idle prefixes moved out under a low hit rate are dropped, not saved on the next request's path", async () => {
+    // A long generation keeps the engine busy throughout, so nothing is saved while idle.
+    const busy = new AbortController();
+    const long = await fetch(`${tiered.url}/v1/completions`, {
+      method: "POST", signal: busy.signal, headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, prompt: "The dog", max_tokens: 1500, ignore_eos: true, temperature: 0, stream: true }),
+    });
+    const reader = long.body!.getReader();
+    await reader.read(); // it runs
+    try {
+      const finished = await complete(tiered.url, "A red kite flew over the hill while the farmer fixed the gate and the cows ate grass. ".repeat(3));
+      expect(finished.usage.prompt_tokens_details.cached_tokens).toBeLessThan(32);
+      const snapshots = await metric(tiered.url, "inferflux_prefix_cache_tier_snapshots_total");
+      // The next distinct prompt moves the finished one out of the KV cache without saving it (~5-10 µs a cell on its TTFT).
+      const next = await complete(tiered.url, "Sam had a blue boat and a green hat, and he sailed to the island every day at noon. ".repeat(3));
+      expect(next.usage.prompt_tokens_details.cached_tokens).toBeLessThan(32);
+      expect(await metric(tiered.url, "inferflux_prefix_cache_tier_snapshots_total")).toBe(snapshots);
+      expect((await reader.read()).done).toBe(false); // still running: the engine was never idle
+    } finally {
+      busy.abort();
+      await reader.cancel().catch(() => {});
+    }
   });
 
   test("while idle, cached prefixes are saved to host memory ahead of eviction and stay in the KV cache", async () => {
