@@ -83,11 +83,46 @@ function init(cfg: Extract<ToWorker, { type: "init" }>["init"], stepInterrupt: S
 }
 
 /**
- * Steps while there is work; sleeps on a promise when idle. Yields to the
- * message queue between steps. Requests that ran together and finished
- * together (clients in a loop) tend to come back together: after such a busy
- * spell the first new request waits a few milliseconds for the others, so they
- * share one prefill step instead of queuing behind a step of their own.
+ * Idle-time work (saving cached prefixes to the tiers) starts only after this
+ * long without a step. It runs in pieces, taking messages between them, but a
+ * piece costs ~5-10 µs a cell (~10 ms for a 1,000-token prefix) and a request
+ * that arrives meanwhile waits for it: clients that send their next request
+ * as soon as the last one finished must not pay that on every request.
+ */
+const IDLE_WORK_DELAY_MS = 100;
+let lastStepEnd = 0;
+
+/** Resolves on the next message the worker takes, or after `timeoutMs` when given. */
+function nextMessage(timeoutMs?: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      wake = undefined;
+      resolve();
+    }, Math.max(0, timeoutMs));
+    wake = () => {
+      clearTimeout(timer);
+      wake = undefined;
+      resolve();
+    };
+  });
+}
+
+/** Returns when there is work (or the worker stops), doing idle-time work after a quiet spell meanwhile. */
+async function idle(): Promise<void> {
+  while (!core!.hasWork && !stopping) {
+    const quietFor = performance.now() - lastStepEnd;
+    if (quietFor < IDLE_WORK_DELAY_MS) await nextMessage(IDLE_WORK_DELAY_MS - quietFor);
+    else if (core!.idleWork()) await new Promise<void>((r) => setImmediate(r));
+    else await nextMessage();
+  }
+}
+
+/**
+ * Steps while there is work; sleeps when idle. Yields to the message queue
+ * between steps. Requests that ran together and finished together (clients
+ * in a loop) tend to come back together: after such a busy spell the first
+ * new request waits a few milliseconds for the others, so they share one
+ * prefill step instead of queuing behind a step of their own.
  */
 async function loop(windowMs: number): Promise<void> {
   let busyPeak = 0;
@@ -98,28 +133,19 @@ async function loop(windowMs: number): Promise<void> {
       // Nothing to decode: llama.cpp's pool threads would busy-poll a core for ~200 ms, the core the HTTP
       // thread and the clients need now. The next decode wakes them.
       runner!.ctx.pauseThreads();
-      // Idle-time work in small pieces, taking messages between them: a new request waits for one piece at most.
-      do await new Promise<void>((r) => setImmediate(r));
-      while (!core!.hasWork && !stopping && core!.idleWork());
-      if (!core!.hasWork && !stopping) {
-        await new Promise<void>((r) => (wake = r));
-        wake = undefined;
-        // Requests posted together wake the loop with the first; take the rest before the first step.
-        await new Promise<void>((r) => setImmediate(r));
-      }
+      await idle();
+      // Requests posted together wake the loop with the first; take the rest before the first step.
+      await new Promise<void>((r) => setImmediate(r));
       if (core!.numActive === 0) continue; // woken by a call that is not a request
       const until = performance.now() + windowMs;
-      while (!stopping && core!.numActive < busyPeak && performance.now() < until) {
-        // The window is spent waiting anyway: idle-time work first.
-        if (core!.idleWork()) await new Promise<void>((r) => setImmediate(r));
-        else await new Promise<void>((r) => setTimeout(r, 1));
-      }
+      while (!stopping && core!.numActive < busyPeak && performance.now() < until) await nextMessage(until - performance.now());
       busyPeak = 0;
       continue;
     }
     busyPeak = Math.max(busyPeak, core!.numActive);
     batcher.add(core!.step());
-    const outputs = batcher.take(performance.now());
+    lastStepEnd = performance.now();
+    const outputs = batcher.take(lastStepEnd);
     if (outputs.length) post({ type: "outputs", outputs });
     await new Promise<void>((r) => setImmediate(r));
   }
