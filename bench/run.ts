@@ -185,7 +185,7 @@ async function startServer(name: ServerName, round: number): Promise<{ server?: 
 /** Runs one (prompt length, concurrency) cell against a running server and records it in `run`. */
 /**
  * Quiet time before a cell: a llama.cpp thread pool busy-polls a core for about 200 ms after its
- * last decode (poll 50; llama-server's pools do, InferFlux pauses its own when idle), which would
+ * last decode (poll 50; llama-server's pools do, InferFlux pauses its own after 100 ms idle), which would
  * otherwise fall on the first requests of the next cell, whichever server runs it.
  */
 const SETTLE_MS = 400;
