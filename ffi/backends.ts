@@ -17,6 +17,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { cachedLinkDir, type LibraryLocation } from "./library";
+import { processMaps } from "./module-file";
 
 /** CPU variants of the prebuilt that contain the AMX kernels (GGML_CPU_ALL_VARIANTS, x86). */
 export const AMX_CPU_VARIANTS = ["sapphirerapids"];
@@ -123,11 +124,7 @@ function filteredDir(dir: string, files: string[], excluded: string[]): string {
 
 /** The CPU variant this process mapped (Linux: from /proc/self/maps), e.g. "icelake"; undefined when unknown. */
 export function loadedCpuVariant(): string | undefined {
-  if (process.platform !== "linux") return undefined;
-  try {
-    const maps = readFileSync("/proc/self/maps", "utf8");
-    return /libggml-cpu-([^/\s]+?)\.so/.exec(maps)?.[1] ?? (/libggml-cpu\.so/.test(maps) ? "native" : undefined);
-  } catch {
-    return undefined;
-  }
+  const maps = processMaps();
+  if (maps === undefined) return undefined;
+  return /libggml-cpu-([^/\s]+?)\.so/.exec(maps)?.[1] ?? (/libggml-cpu\.so/.test(maps) ? "native" : undefined);
 }

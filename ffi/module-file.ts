@@ -3,7 +3,8 @@
  * ggml's CPU backend is a module loaded at run time (one of several CPU
  * variants) and hands out only some of its functions through the backend
  * registry; the file found here lets bun:ffi open that same module (already
- * loaded, so the same instance) for the others it exports.
+ * loaded, so the same instance) for the others it exports. backends.ts reads
+ * the same map to tell which CPU variant ggml loaded.
  */
 import { readFileSync } from "node:fs";
 
@@ -18,12 +19,18 @@ export function mappedFileAt(maps: string, address: bigint): string | undefined 
   return undefined;
 }
 
-/** The library file this process has mapped at `address`; undefined off Linux or when unknown. */
-export function moduleFileOf(address: number | bigint): string | undefined {
+/** This process's memory map (/proc/self/maps); undefined off Linux or when unreadable. */
+export function processMaps(): string | undefined {
   if (process.platform !== "linux") return undefined;
   try {
-    return mappedFileAt(readFileSync("/proc/self/maps", "utf8"), BigInt(address));
+    return readFileSync("/proc/self/maps", "utf8");
   } catch {
     return undefined;
   }
+}
+
+/** The library file this process has mapped at `address`; undefined off Linux or when unknown. */
+export function moduleFileOf(address: number | bigint): string | undefined {
+  const maps = processMaps();
+  return maps === undefined ? undefined : mappedFileAt(maps, BigInt(address));
 }
