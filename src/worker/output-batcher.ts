@@ -3,13 +3,17 @@
  * message wakes the main thread, which then competes with llama.cpp's spinning
  * threads for the cores; so outputs are merged per request and flushed at most
  * every `intervalMs`, except that a request's first output and its last are
- * flushed at once (time to first token and completion are never delayed).
+ * flushed at once, and so is the first that carries text (a first token that
+ * is half a UTF-8 character, or held back as a possible stop string, shows no
+ * text yet): time to first token and completion are never delayed.
  */
 import type { RequestOutput } from "../engine/messages";
 
 export class OutputBatcher {
   private readonly pending = new Map<string, RequestOutput>();
   private urgent = false;
+  /** Requests whose visible text has started: until then, an output with text is urgent too. */
+  private readonly textStarted = new Set<string>();
   private lastFlush = 0;
 
   constructor(private readonly intervalMs: number) {}
@@ -17,6 +21,11 @@ export class OutputBatcher {
   add(outputs: readonly RequestOutput[]): void {
     for (const o of outputs) {
       if (o.promptTokens !== undefined || o.finishReason) this.urgent = true;
+      if (o.text && !this.textStarted.has(o.id)) {
+        this.urgent = true;
+        this.textStarted.add(o.id);
+      }
+      if (o.finishReason) this.textStarted.delete(o.id);
       const prev = this.pending.get(o.id);
       if (!prev) {
         this.pending.set(o.id, { ...o, tokenIds: [...o.tokenIds], logprobs: o.logprobs ? [...o.logprobs] : undefined });
