@@ -14,4 +14,13 @@ const main = defineCommand({
   subCommands: { serve, chat, complete, completion: complete, models, status, admin },
 });
 
+// A reader that goes away (`inferflux chat ... | head`) ends the output: stop quietly, as
+// Unix tools do, instead of dying on EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
+}
+
 runMain(main);

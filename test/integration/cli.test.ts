@@ -1,0 +1,62 @@
+/**
+ * The client commands of `inferflux` against the real server: chat (one-shot,
+ * streamed and not), complete, models, status, and a reader that goes away
+ * early (`inferflux chat ... | head`).
+ */
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { haveModels, STORIES_CHATML } from "../helpers/models";
+import { REPO, startTestServer, type TestServer } from "../helpers/server";
+import { runCli } from "../helpers/policy-helpers";
+
+const MODEL = "stories260K-chatml";
+
+describe.skipIf(!haveModels)("inferflux client commands", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(["--model", STORIES_CHATML]);
+  }, 60_000);
+  afterAll(async () => server?.stop());
+
+  const at = () => ["--url", server.url];
+
+  test("chat --message streams the same greedy answer as --no-stream", async () => {
+    const args = ["chat", ...at(), "--message", "user:Hello", "--temperature", "0", "--max-tokens", "24"];
+    const streamed = await runCli(args);
+    const whole = await runCli([...args, "--no-stream"]);
+    expect(streamed.code).toBe(0);
+    expect(whole.code).toBe(0);
+    expect(streamed.stdout.trim().length).toBeGreaterThan(0);
+    expect(streamed.stdout).toBe(whole.stdout);
+  });
+
+  test("complete --stream prints a continuation", async () => {
+    const r = await runCli(["complete", ...at(), "--prompt", "Once upon a time", "--stream", "--max-tokens", "16", "--temperature", "0"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().length).toBeGreaterThan(0);
+  });
+
+  test("models lists the loaded model; status exits 0 and names it", async () => {
+    const models = await runCli(["models", ...at()]);
+    expect(models.code).toBe(0);
+    expect(models.stdout).toContain(MODEL);
+    const status = await runCli(["status", ...at()]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`model ${MODEL}`);
+  });
+
+  test("a reader that closes the pipe early ends the command quietly, with status 0", async () => {
+    const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), "chat", ...at(), "--message", "user:Tell me a story", "--max-tokens", "1500"], {
+      cwd: REPO, stdout: "pipe", stderr: "pipe",
+    });
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // the first streamed text, then go away like `head` does
+    await reader.cancel();
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    const stderr = await new Response(proc.stderr).text();
+    await proc.exited;
+    clearTimeout(timer);
+    expect(stderr).not.toContain("EPIPE");
+    expect(proc.exitCode).toBe(0);
+  });
+});
