@@ -74,13 +74,18 @@ export default defineCommand({
       }
       const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: "> " });
       console.log(`chatting with ${model} at ${conn.baseUrl} (/exit to quit, /reset to clear history)`);
-      rl.prompt();
+      // Piped input (`printf 'Hi\n/exit\n' | inferflux chat`) closes readline at its end while an
+      // answer may still stream; the lines read before go on, but prompting a closed interface throws.
+      let closed = false;
+      rl.on("close", () => (closed = true));
+      const prompt = () => closed || rl.prompt();
+      prompt();
       for await (const line of rl) {
         const text = line.trim();
         if (text === "/exit" || text === "/quit") break;
         if (text === "/reset") {
           history.splice(args.system ? 1 : 0);
-          rl.prompt();
+          prompt();
           continue;
         }
         if (text) {
@@ -94,7 +99,7 @@ export default defineCommand({
             console.error(`error: ${(e as Error).message}`);
           }
         }
-        rl.prompt();
+        prompt();
       }
       rl.close();
     };

@@ -30,6 +30,26 @@ describe.skipIf(!haveModels)("inferflux client commands", () => {
     expect(streamed.stdout).toBe(whole.stdout);
   });
 
+  test("chat reads a conversation from a pipe: every line is answered, with history, then /exit", async () => {
+    const greedy = ["--temperature", "0", "--max-tokens", "12"];
+    const oneShot = await runCli(["chat", ...at(), "--message", "user:Hello", ...greedy]);
+    const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), "chat", ...at(), ...greedy], {
+      cwd: REPO, stdin: new TextEncoder().encode("Hello\nWhat next?\n/reset\nHello\n/exit\n"), stdout: "pipe", stderr: "pipe",
+    });
+    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    await proc.exited;
+    expect(stderr).toBe("");
+    expect(proc.exitCode).toBe(0);
+    // After the banner: Hello's answer, then What next?'s (with Hello before it in the history, so
+    // its own text), then Hello's again after /reset. (No "> " prompts once the piped input ended.)
+    const one = oneShot.stdout.trim();
+    const body = stdout.slice(stdout.indexOf("\n") + 1);
+    expect(body).toStartWith(`> ${one}\n`);
+    const parts = body.slice(2).split(one);
+    expect(parts.length).toBe(3);
+    expect(parts[1].trim().length).toBeGreaterThan(0);
+  });
+
   test("complete --stream prints a continuation", async () => {
     const r = await runCli(["complete", ...at(), "--prompt", "Once upon a time", "--stream", "--max-tokens", "16", "--temperature", "0"]);
     expect(r.code).toBe(0);
