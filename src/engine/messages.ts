@@ -81,7 +81,12 @@ export interface EngineInit {
 }
 
 export type ToWorker =
-  | { type: "init"; init: EngineInit; /** StepInterrupt's shared values. */ interrupt: SharedArrayBuffer }
+  | {
+      type: "init";
+      init: EngineInit;
+      /** StepInterrupt's shared values. */ interrupt: SharedArrayBuffer;
+      /** OutputHandoff's shared counter. */ handoff: SharedArrayBuffer;
+    }
   | { type: "add"; request: EngineRequest }
   | { type: "abort"; ids: string[] }
   | { type: "tokenize"; callId: number; text: string; addSpecial: boolean; parseSpecial: boolean }
@@ -173,6 +178,7 @@ export interface EngineStats {
 export type FromWorker =
   | { type: "ready"; model: ModelInfo }
   | { type: "progress"; fraction: number }
-  | { type: "outputs"; outputs: RequestOutput[] }
+  /** `urgent`: the worker waits for the HTTP thread to deliver these (OutputHandoff). */
+  | { type: "outputs"; outputs: RequestOutput[]; urgent?: boolean }
   | { type: "reply"; callId: number; result?: unknown; error?: string }
   | { type: "fatal"; message: string };

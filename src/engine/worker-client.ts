@@ -9,6 +9,7 @@ import type { EngineClient, EngineState } from "./client";
 import type { EngineInit, EngineRequest, EngineStats, FromWorker, ModelInfo, RequestOutput, ToWorker } from "./messages";
 import { OutputStream } from "./output-stream";
 import { StepInterrupt } from "./step-interrupt";
+import { OutputHandoff } from "./output-handoff";
 
 export interface WorkerClientOptions {
   init: EngineInit;
@@ -37,6 +38,7 @@ export class WorkerEngineClient implements EngineClient {
   private closed = false;
   /** Lets a high-priority request cut the worker's running step short. */
   private readonly interrupt = new StepInterrupt();
+  private readonly handoff = new OutputHandoff();
   restarts = 0;
 
   constructor(private readonly options: WorkerClientOptions) {}
@@ -60,6 +62,8 @@ export class WorkerEngineClient implements EngineClient {
         switch (m.type) {
           case "outputs":
             for (const out of m.outputs) this.deliver(out);
+            // After the stream code that the deliveries woke has run and written its bytes.
+            if (m.urgent) setImmediate(() => this.handoff.deliveredOne());
             break;
           case "ready":
             ready = true;
@@ -106,7 +110,7 @@ export class WorkerEngineClient implements EngineClient {
       w.addEventListener("error", (e) => died((e as ErrorEvent).message ?? "error"));
       w.addEventListener("close", () => died("worker exited"));
       this.interrupt.reset();
-      this.send({ type: "init", init: this.options.init, interrupt: this.interrupt.buffer });
+      this.send({ type: "init", init: this.options.init, interrupt: this.interrupt.buffer, handoff: this.handoff.buffer });
     });
   }
 

@@ -4,12 +4,13 @@
  * lives in this thread.
  */
 import { createLogger, parseLevel, setLogLevel } from "../shared/logger";
-import type { FromWorker, ToWorker } from "../engine/messages";
+import type { FromWorker, RequestOutput, ToWorker } from "../engine/messages";
 import { Runner } from "./runner";
 import { EngineCore } from "./core";
 import { OutputBatcher } from "./output-batcher";
 import { createCacheTiers } from "./cache-tiers";
 import { StepInterrupt } from "../engine/step-interrupt";
+import { OutputHandoff } from "../engine/output-handoff";
 
 declare const self: Worker;
 
@@ -19,15 +20,28 @@ let runner: Runner | undefined;
 let wake: (() => void) | undefined;
 let stopping = false;
 let interrupt: StepInterrupt | undefined;
+let handoff: OutputHandoff | undefined;
 const batcher = new OutputBatcher(Number(process.env.INFERFLUX_OUTPUT_FLUSH_MS ?? 10));
 
 const post = (m: FromWorker) => self.postMessage(m);
+
+/** How long the worker gives the HTTP thread to deliver an urgent message before it steps on. */
+const HANDOFF_MAX_MS = 2;
+
+/** Posts outputs; urgent ones (first token or text, an end) get the CPU handed to the HTTP thread: see OutputHandoff. */
+function postOutputs(outputs: RequestOutput[], urgent: boolean): void {
+  if (!urgent || !handoff) return post({ type: "outputs", outputs });
+  const marked = handoff.mark();
+  post({ type: "outputs", outputs, urgent: true });
+  handoff.awaitDelivery(marked, HANDOFF_MAX_MS);
+}
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
   try {
     switch (msg.type) {
       case "init":
+        handoff = new OutputHandoff(msg.handoff);
         return init(msg.init, new StepInterrupt(msg.interrupt));
       case "add":
         interrupt?.taken();
@@ -154,7 +168,7 @@ async function loop(windowMs: number): Promise<void> {
     batcher.add(core!.step());
     lastStepEnd = performance.now();
     const outputs = batcher.take(lastStepEnd);
-    if (outputs.length) post({ type: "outputs", outputs });
+    if (outputs.length) postOutputs(outputs, batcher.tookUrgent);
     await new Promise<void>((r) => setImmediate(r));
   }
   // Cached prefixes outlive the process in the disk tier, when there is one.

@@ -15,6 +15,8 @@ export class OutputBatcher {
   /** Requests whose visible text has started: until then, an output with text is urgent too. */
   private readonly textStarted = new Set<string>();
   private lastFlush = 0;
+  /** Whether the last outputs taken included an urgent one. */
+  tookUrgent = false;
 
   constructor(private readonly intervalMs: number) {}
 
@@ -50,6 +52,7 @@ export class OutputBatcher {
     if (!force && !this.urgent && nowMs - this.lastFlush < this.intervalMs) return [];
     const out = [...this.pending.values()];
     this.pending.clear();
+    this.tookUrgent = this.urgent;
     this.urgent = false;
     this.lastFlush = nowMs;
     return out;

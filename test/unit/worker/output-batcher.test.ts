@@ -49,4 +49,17 @@ describe("OutputBatcher", () => {
     expect(b.take(1)).toEqual([]);
     expect(b.take(1, true).map((o) => o.text)).toEqual(["y"]);
   });
+
+  test("tookUrgent says whether the outputs just taken had to go at once", () => {
+    const b = new OutputBatcher(10);
+    b.add([out("a", "x", { promptTokens: 1 })]);
+    b.take(0);
+    expect(b.tookUrgent).toBe(true);
+    b.add([out("a", "y")]);
+    b.take(10);
+    expect(b.tookUrgent).toBe(false);
+    b.add([out("a", "z", { finishReason: "stop" })]);
+    b.take(11);
+    expect(b.tookUrgent).toBe(true);
+  });
 });
