@@ -47,6 +47,7 @@ const HELP = `usage: bun bench/run.ts [options]
   --llama-lib DIR|auto   INFERFLUX_LLAMA_LIB for InferFlux (default: the llama-server binary's
                          directory, so both use the same libllama build; auto = InferFlux's lookup)
   --inferflux-arg ARG    extra argument for 'inferflux serve' (repeatable)
+  --llama-server-arg ARG extra argument for llama-server (repeatable; --llama-server-arg=--cache-ram)
   --timeout S            per-request timeout in seconds (default 300)
   --health-timeout S     seconds to wait for a server to become healthy (default 180)
   --seed N               prompt seed of round 1; round r uses N + r - 1 (default 1)
@@ -73,7 +74,7 @@ function parseOptions() {
       "ctx-size": { type: "string" }, "max-tokens": { type: "string" }, requests: { type: "string" }, rounds: { type: "string" },
       concurrency: { type: "string" }, "prompt-tokens": { type: "string" }, only: { type: "string" },
       "llama-server": { type: "string" }, "llama-lib": { type: "string" },
-      "inferflux-arg": { type: "string", multiple: true }, timeout: { type: "string" },
+      "inferflux-arg": { type: "string", multiple: true }, "llama-server-arg": { type: "string", multiple: true }, timeout: { type: "string" },
       "health-timeout": { type: "string" }, seed: { type: "string" }, out: { type: "string" },
       sequential: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -170,7 +171,7 @@ async function startServer(name: ServerName, round: number): Promise<{ server?: 
   try {
     console.error(`[bench] starting ${name} on port ${serverCfg.port} (log: ${logPath})`);
     const server = name === "llama-server"
-      ? await startLlamaServer(cfg.llamaServer, serverCfg, REPO, cfg.healthTimeoutMs)
+      ? await startLlamaServer(cfg.llamaServer, serverCfg, REPO, cfg.healthTimeoutMs, opt["llama-server-arg"] ?? [])
       : await startInferFlux(REPO, serverCfg, inferfluxLib, opt["inferflux-arg"] ?? [], cfg.healthTimeoutMs);
     console.error(`[bench] ${name} healthy: ${server.command.join(" ")}`);
     return { server, run: { status: "ok", command: server.command, env: server.env, modelId: server.modelId, log: logPath, round, levels: [] } };

@@ -140,7 +140,7 @@ async function start(
  * llama.cpp's server with one unified KV cache of ctxSize tokens shared by `parallel` slots
  * (--kv-unified), like InferFlux, instead of ctxSize/parallel tokens per slot.
  */
-export function startLlamaServer(bin: string, cfg: ServerConfig, cwd: string, healthTimeoutMs: number): Promise<RunningServer> {
+export function startLlamaServer(bin: string, cfg: ServerConfig, cwd: string, healthTimeoutMs: number, extraArgs: string[] = []): Promise<RunningServer> {
   if (!existsSync(bin)) throw new Error(`${bin} not found; build it with: bash llama.cpp/build.sh cpu`);
   const command = [
     bin,
@@ -154,6 +154,7 @@ export function startLlamaServer(bin: string, cfg: ServerConfig, cwd: string, he
     "--kv-unified",
     "--cont-batching",
     "--no-webui",
+    ...extraArgs,
   ];
   return start("llama-server", command, {}, "/health", cfg, cwd, healthTimeoutMs);
 }
