@@ -191,8 +191,14 @@ export class WorkerEngineClient implements EngineClient {
     this.failAll("server shutting down");
     if (w) {
       w.postMessage({ type: "shutdown" } satisfies ToWorker);
-      // The worker may be saving cached prefixes to the disk tier.
-      await Promise.race([new Promise((r) => w.addEventListener("close", r)), Bun.sleep(10_000)]);
+      // The worker may be saving cached prefixes to the disk tier. A timer, not Bun.sleep: a pending
+      // sleep keeps the process alive after the worker is gone (chat --model exited 10 s late).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 10_000);
+        w.addEventListener("close", () => resolve());
+      });
+      clearTimeout(timer);
       w.terminate();
     }
   }

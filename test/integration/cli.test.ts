@@ -80,3 +80,23 @@ describe.skipIf(!haveModels)("inferflux client commands", () => {
     expect(proc.exitCode).toBe(0);
   });
 });
+
+describe.skipIf(!haveModels)("inferflux chat --model file.gguf", () => {
+  test("runs the model in-process, with no server, prints only the answer and exits at once", async () => {
+    const env: Record<string, string | undefined> = { ...process.env };
+    delete env.INFERFLUX_LOG_LEVEL; // the command's own default
+    const t = performance.now();
+    const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), "chat", "--model", STORIES_CHATML, "--message", "user:Hello", "--temperature", "0", "--max-tokens", "12"], {
+      cwd: REPO, env, stdout: "pipe", stderr: "pipe",
+    });
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
+    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    await proc.exited;
+    clearTimeout(timer);
+    expect(proc.exitCode).toBe(0);
+    expect(stdout.trim().length).toBeGreaterThan(0);
+    expect(stderr).toBe(""); // no log lines in the conversation
+    // Loading this model takes well under a second; a pending shutdown timer once kept it alive 10 s.
+    expect(performance.now() - t).toBeLessThan(6_000);
+  }, 90_000);
+});
