@@ -57,6 +57,11 @@ export default defineCommand({
   },
   async run({ args }) {
     const local = args.model && /\.gguf$/i.test(args.model) && existsSync(args.model) ? args.model : undefined;
+    // A path to a .gguf file that is not there: say so, rather than ask a server for a model of that name.
+    if (args.model && !local && /\.gguf$/i.test(args.model) && /[\\/]/.test(args.model)) {
+      console.error(`inferflux chat: model file ${args.model} does not exist`);
+      process.exit(1);
+    }
     const run = async (conn: Connection) => {
       const model = await resolveModel(conn, local ? undefined : args.model);
       const history: Msg[] = args.system ? [{ role: "system", content: args.system }] : [];

@@ -99,4 +99,10 @@ describe.skipIf(!haveModels)("inferflux chat --model file.gguf", () => {
     // Loading this model takes well under a second; a pending shutdown timer once kept it alive 10 s.
     expect(performance.now() - t).toBeLessThan(6_000);
   }, 90_000);
+
+  test("a .gguf path that does not exist is named in the error, exit 1", async () => {
+    const r = await runCli(["chat", "--model", "/nonexistent/model.gguf", "--message", "user:Hi"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("model file /nonexistent/model.gguf does not exist");
+  });
 });
