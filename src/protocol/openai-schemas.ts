@@ -25,7 +25,8 @@ const SamplingFields = {
   // llama.cpp-style extensions
   top_k: T.Optional(T.Integer({ minimum: 0, maximum: 1_000_000 })),
   min_p: T.Optional(Num(0, 1)),
-  repeat_penalty: T.Optional(Num(0, 10)),
+  // Divides positive logits: 0 makes them infinite (and a grammar then finds no token).
+  repeat_penalty: T.Optional(T.Number({ exclusiveMinimum: 0, maximum: 10, description: "Greater than 0; 1 = off" })),
   repeat_last_n: T.Optional(T.Integer({ minimum: -1, maximum: 1_000_000 })),
   ignore_eos: T.Optional(T.Boolean()),
   priority: T.Optional(T.Integer({ minimum: -100, maximum: 100, description: "Higher runs first" })),

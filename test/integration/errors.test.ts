@@ -54,6 +54,7 @@ describe.skipIf(!haveModels)("error handling", () => {
       [chat({ max_tokens: -1 }), "max_tokens"],
       [chat({ max_tokens: 1.5 }), "max_tokens"],
       [chat({ top_p: 2 }), "top_p"],
+      [chat({ repeat_penalty: 0, grammar: 'root ::= "a"' }), "repeat_penalty"], // was a 500: infinite logits
       [chat({ stream: "yes" }), "stream"],
       [chat({ stop: [1, 2] }), "stop"],
       [chat({ logit_bias: { "1": 500 } }), "logit_bias"],
