@@ -25,8 +25,9 @@ const SamplingFields = {
   // llama.cpp-style extensions
   top_k: T.Optional(T.Integer({ minimum: 0, maximum: 1_000_000 })),
   min_p: T.Optional(Num(0, 1)),
-  // Divides positive logits: 0 makes them infinite (and a grammar then finds no token).
-  repeat_penalty: T.Optional(T.Number({ exclusiveMinimum: 0, maximum: 10, description: "Greater than 0; 1 = off" })),
+  // Divides positive logits (as a 32-bit float): 0, or a value that rounds to 0 like 1e-320, makes them
+  // infinite, and sampling from infinities stalled the engine for seconds or ended in a 500.
+  repeat_penalty: T.Optional(Num(0.01, 10, "0.01 to 10; 1 = off, below 1 favours repeats")),
   repeat_last_n: T.Optional(T.Integer({ minimum: -1, maximum: 1_000_000 })),
   ignore_eos: T.Optional(T.Boolean()),
   priority: T.Optional(T.Integer({ minimum: -100, maximum: 100, description: "Higher runs first" })),

@@ -54,7 +54,9 @@ describe.skipIf(!haveModels)("error handling", () => {
       [chat({ max_tokens: -1 }), "max_tokens"],
       [chat({ max_tokens: 1.5 }), "max_tokens"],
       [chat({ top_p: 2 }), "top_p"],
-      [chat({ repeat_penalty: 0, grammar: 'root ::= "a"' }), "repeat_penalty"], // was a 500: infinite logits
+      // Infinite logits: a 500 with a grammar, or an engine stalled for seconds (1e-320 is 0 as a 32-bit float).
+      [chat({ repeat_penalty: 0, grammar: 'root ::= "a"' }), "repeat_penalty"],
+      [chat({ repeat_penalty: 1e-320 }), "repeat_penalty"],
       [chat({ stream: "yes" }), "stream"],
       [chat({ stop: [1, 2] }), "stop"],
       [chat({ logit_bias: { "1": 500 } }), "logit_bias"],
