@@ -56,9 +56,10 @@ export default defineCommand({
     temperature: { type: "string", description: "Sampling temperature" },
   },
   async run({ args }) {
-    const local = args.model && /\.gguf$/i.test(args.model) && existsSync(args.model) ? args.model : undefined;
+    const ggufPath = args.model && /\.gguf$/i.test(args.model) ? args.model : undefined;
+    const local = ggufPath && existsSync(ggufPath) ? ggufPath : undefined;
     // A path to a .gguf file that is not there: say so, rather than ask a server for a model of that name.
-    if (args.model && !local && /\.gguf$/i.test(args.model) && /[\\/]/.test(args.model)) {
+    if (ggufPath && !local && /[\\/]/.test(ggufPath)) {
       console.error(`inferflux chat: model file ${args.model} does not exist`);
       process.exit(1);
     }

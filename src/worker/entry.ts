@@ -41,8 +41,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   try {
     switch (msg.type) {
       case "init":
-        handoff = new OutputHandoff(msg.handoff);
-        return init(msg.init, new StepInterrupt(msg.interrupt));
+        return init(msg.init, new StepInterrupt(msg.interrupt), new OutputHandoff(msg.handoff));
       case "add":
         interrupt?.taken();
         if (!core) return post({ type: "outputs", outputs: [{ id: msg.request.id, text: "", tokenIds: [], finishReason: "error", error: { status: 503, code: "model_not_loaded", message: "the model is still loading" } }] });
@@ -75,7 +74,8 @@ function reply(callId: number, fn: () => unknown): void {
   }
 }
 
-function init(cfg: Extract<ToWorker, { type: "init" }>["init"], stepInterrupt: StepInterrupt): void {
+function init(cfg: Extract<ToWorker, { type: "init" }>["init"], stepInterrupt: StepInterrupt, outputHandoff: OutputHandoff): void {
+  handoff = outputHandoff;
   setLogLevel(parseLevel(cfg.logLevel) ?? "info");
   try {
     let lastReported = -1;

@@ -74,11 +74,17 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs: number, st
   return v;
 }
 
-/** Runs `bun cli/main.ts ...args` and collects its exit code and output. */
-export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs `bun cli/main.ts ...args` and collects its exit code and output. An `env` value of
+ * undefined removes that variable; `stdin` is piped in.
+ */
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 20_000, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const fullEnv: Record<string, string | undefined> = { ...process.env, INFERFLUX_LOG_LEVEL: "warn", ...freshPolicyStore(), ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
   const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), ...args], {
     cwd: REPO,
-    env: { ...process.env, INFERFLUX_LOG_LEVEL: "warn", ...freshPolicyStore(), ...env },
+    env: fullEnv,
+    ...(stdin === undefined ? {} : { stdin: new TextEncoder().encode(stdin) }),
     stdout: "pipe",
     stderr: "pipe",
   });

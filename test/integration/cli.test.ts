@@ -33,13 +33,9 @@ describe.skipIf(!haveModels)("inferflux client commands", () => {
   test("chat reads a conversation from a pipe: every line is answered, with history, then /exit", async () => {
     const greedy = ["--temperature", "0", "--max-tokens", "12"];
     const oneShot = await runCli(["chat", ...at(), "--message", "user:Hello", ...greedy]);
-    const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), "chat", ...at(), ...greedy], {
-      cwd: REPO, stdin: new TextEncoder().encode("Hello\nWhat next?\n/reset\nHello\n/exit\n"), stdout: "pipe", stderr: "pipe",
-    });
-    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-    await proc.exited;
+    const { code, stdout, stderr } = await runCli(["chat", ...at(), ...greedy], {}, 20_000, "Hello\nWhat next?\n/reset\nHello\n/exit\n");
     expect(stderr).toBe("");
-    expect(proc.exitCode).toBe(0);
+    expect(code).toBe(0);
     // After the banner: Hello's answer, then What next?'s (with Hello before it in the history, so
     // its own text), then Hello's again after /reset. (No "> " prompts once the piped input ended.)
     const one = oneShot.stdout.trim();
@@ -83,19 +79,12 @@ describe.skipIf(!haveModels)("inferflux client commands", () => {
 
 describe.skipIf(!haveModels)("inferflux chat --model file.gguf", () => {
   test("runs the model in-process, with no server, prints only the answer and exits at once", async () => {
-    const env: Record<string, string | undefined> = { ...process.env };
-    delete env.INFERFLUX_LOG_LEVEL; // the command's own default
     const t = performance.now();
-    const proc = Bun.spawn([process.execPath, resolve(REPO, "cli/main.ts"), "chat", "--model", STORIES_CHATML, "--message", "user:Hello", "--temperature", "0", "--max-tokens", "12"], {
-      cwd: REPO, env, stdout: "pipe", stderr: "pipe",
-    });
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-    await proc.exited;
-    clearTimeout(timer);
-    expect(proc.exitCode).toBe(0);
-    expect(stdout.trim().length).toBeGreaterThan(0);
-    expect(stderr).toBe(""); // no log lines in the conversation
+    // INFERFLUX_LOG_LEVEL unset: the command's own default.
+    const r = await runCli(["chat", "--model", STORIES_CHATML, "--message", "user:Hello", "--temperature", "0", "--max-tokens", "12"], { INFERFLUX_LOG_LEVEL: undefined }, 60_000);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().length).toBeGreaterThan(0);
+    expect(r.stderr).toBe(""); // no log lines in the conversation
     // Loading this model takes well under a second; a pending shutdown timer once kept it alive 10 s.
     expect(performance.now() - t).toBeLessThan(6_000);
   }, 90_000);

@@ -23,7 +23,7 @@ describe.skipIf(!haveModels)("random requests", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: MODEL, prompt: "Once upon a time", max_tokens: 24, temperature: 0 }),
     });
-    return (await r.json()).choices[0].text as string;
+    return ((await r.json()) as { choices: { text: string }[] }).choices[0].text;
   };
 
   /** What is wrong with the answer to `req`, or undefined. */
@@ -63,7 +63,7 @@ describe.skipIf(!haveModels)("random requests", () => {
     expect(problems).toEqual([]);
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
-    expect((await health.json()).open_requests).toBe(0);
+    expect(((await health.json()) as { open_requests: number }).open_requests).toBe(0);
     expect(await greedy()).toBe(before);
   }, 240_000);
 });
